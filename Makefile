@@ -1,0 +1,41 @@
+# The two commands of the README, plus helpers. Each target sets up its own virtual
+# environment (.venv) on first use and re-installs when pyproject.toml changes.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint bench hil clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "Python 3.11 or newer is needed (found: $$($(PYTHON) --version)); run: make PYTHON=python3.11 ..."; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || \
+	  { echo "could not create a virtual environment; on Debian/Raspberry Pi OS: sudo apt-get install python3-venv"; exit 1; }
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+## The main job: a walk-through of the simulated Greengrass world.
+demo: $(STAMP)
+	$(PY) -m harness demo
+
+## Every offline test (fakes only) and the linter.
+test: $(STAMP)
+	$(PY) -m pytest
+	$(VENV)/bin/ruff check .
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+## Benchmarks: medians and ratios measured in one run.
+bench: $(STAMP)
+	$(PY) -m bench
+
+## The hardware suite (on the Raspberry Pi).
+hil: $(STAMP)
+	$(PY) -m pytest -m hil
+
+clean:
+	rm -rf $(VENV) .tox .pytest_cache .hypothesis

@@ -1,0 +1,29 @@
+"""Project-wide pytest configuration.
+
+Markers:
+  hil -- needs a rig with real hardware or its emulation (Raspberry Pi, BME680, Greengrass core).
+
+A plain ``pytest`` run never touches hardware: items marked ``hil`` are deselected unless the
+run selects them explicitly with ``-m`` (for example ``pytest -m hil`` on the Pi).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "hil: needs a rig with real hardware or its emulation (run with pytest -m hil)"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.option.markexpr:
+        return  # the user chose with -m; respect it
+    kept, dropped = [], []
+    for item in items:
+        (dropped if item.get_closest_marker("hil") else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept

@@ -1,0 +1,320 @@
+"""The Shadow service: requests in, the messages they cause out.
+
+The service holds a model of every shadow (:mod:`fakes.shadow.store`) and applies the rules
+of :mod:`fakes.shadow.document`; this module adds the wire format: request topics and
+payloads in, ``/accepted``, ``/rejected``, ``/delta`` and ``/documents`` messages out.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from os import PathLike
+from typing import Any
+
+from fakes.shadow import document, errors, validation
+from fakes.shadow.config import ShadowConfig
+from fakes.shadow.errors import ShadowRejection
+from fakes.shadow.store import MemoryStore, ShadowKey, ShadowRecord, ShadowStore, SQLiteStore
+from fakes.shadow.topics import ShadowTopic, parse_request_topic, request_topic
+
+Message = tuple[str, bytes]
+Payload = bytes | str | dict[str, Any] | None
+
+
+def encode(document_: dict[str, Any]) -> bytes:
+    """JSON as the service sends it: compact, UTF-8."""
+    return json.dumps(document_, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _as_bytes(payload: Payload) -> bytes:
+    if payload is None:
+        return b""
+    if isinstance(payload, bytes):
+        return payload
+    if isinstance(payload, str):
+        return payload.encode("utf-8")
+    return encode(payload)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one request did. ``response`` is the ``/accepted`` or ``/rejected`` document
+    (the body the REST API would return); ``messages`` everything published, in order."""
+
+    topic: ShadowTopic
+    accepted: bool
+    response: dict[str, Any]
+    messages: tuple[Message, ...]
+
+    @property
+    def code(self) -> int:
+        """200 for an accepted request, else the rejection's HTTP status."""
+        return 200 if self.accepted else int(self.response["code"])
+
+
+class ShadowService:
+    """A local Device Shadow service that follows AWS IoT's rules.
+
+    ``clock`` returns epoch seconds (inject the simulation's virtual clock); ``path`` keeps
+    the shadows in an SQLite file so that a new service on the same file (a core restart)
+    finds them all.
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.time,
+        config: ShadowConfig | None = None,
+        path: str | PathLike[str] | None = None,
+        store: ShadowStore | None = None,
+    ) -> None:
+        if path is not None and store is not None:
+            raise ValueError("give either path or store, not both")
+        self.clock = clock
+        self.config = config or ShadowConfig()
+        self._store: ShadowStore = store or (SQLiteStore(path) if path else MemoryStore())
+        self._lock = threading.RLock()
+
+    # -- the MQTT face -------------------------------------------------------------------
+
+    def handle(self, topic: str, payload: bytes) -> list[Message]:
+        """Process one request published on ``topic``; return the messages it causes."""
+        parsed = parse_request_topic(topic)
+        if parsed is None:
+            raise ValueError(
+                f"{topic!r} is not a shadow request topic"
+                " ($aws/things/<thing>/shadow[/name/<shadow>]/get|update|delete)"
+            )
+        return list(self._dispatch(parsed, payload).messages)
+
+    # -- operations ----------------------------------------------------------------------
+
+    def request(
+        self, operation: str, thing: str, payload: Payload = b"", shadow: str | None = None
+    ) -> Outcome:
+        """Run ``get``, ``update`` or ``delete`` on a shadow."""
+        parsed = parse_request_topic(request_topic(thing, operation, shadow))
+        if parsed is None or (parsed.thing, parsed.shadow) != (thing, shadow):
+            # Names holding '/' cannot be carried by a topic; check them all the same.
+            parsed = ShadowTopic(thing, shadow, operation)
+        return self._dispatch(parsed, _as_bytes(payload))
+
+    def update(self, thing: str, payload: Payload, shadow: str | None = None) -> Outcome:
+        return self.request("update", thing, payload, shadow)
+
+    def get(self, thing: str, shadow: str | None = None, payload: Payload = b"") -> Outcome:
+        return self.request("get", thing, payload, shadow)
+
+    def delete(self, thing: str, shadow: str | None = None, payload: Payload = b"") -> Outcome:
+        return self.request("delete", thing, payload, shadow)
+
+    def list_named_shadows(
+        self, thing: str, page_size: int | None = None, next_token: str | None = None
+    ) -> dict[str, Any]:
+        """Names of the thing's live named shadows (the classic shadow is never listed);
+        an unknown thing gives an empty list."""
+        with self._lock:
+            names = sorted(
+                name
+                for key_thing, name in self._store.list_keys()
+                if key_thing == thing and name is not None and self._live((thing, name))
+            )
+        start = int(next_token) if next_token else 0
+        end = len(names) if page_size is None else start + page_size
+        result: dict[str, Any] = {"results": names[start:end], "timestamp": self._now()}
+        if end < len(names):
+            result["nextToken"] = str(end)
+        return result
+
+    # -- inspection, for tests -----------------------------------------------------------
+
+    def document(self, thing: str, shadow: str | None = None) -> dict[str, Any] | None:
+        """The document a GET would return now, or ``None`` when there is no shadow."""
+        outcome = self.get(thing, shadow)
+        return outcome.response if outcome.accepted else None
+
+    def version(self, thing: str, shadow: str | None = None) -> int | None:
+        """The version of a live shadow, or ``None``."""
+        record = self._live((thing, shadow))
+        return record.version if record else None
+
+    def shadows(self) -> list[ShadowKey]:
+        """Every live shadow as ``(thing, shadow name or None)``."""
+        with self._lock:
+            return [key for key in self._store.list_keys() if self._live(key)]
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _now(self) -> int:
+        return int(self.clock())
+
+    def _live(self, key: ShadowKey) -> ShadowRecord | None:
+        record = self._store.get(key)
+        return record if record is not None and record.live else None
+
+    def _dispatch(self, topic: ShadowTopic, payload: bytes) -> Outcome:
+        handler = {"get": self._get, "update": self._update, "delete": self._delete}
+        with self._lock:
+            now = self._now()
+            try:
+                validation.check_names(topic.thing, topic.shadow, self.config)
+                return handler[topic.operation](topic, payload, now)
+            except ShadowRejection as rejection:
+                return self._rejected(topic, payload, rejection, now)
+
+    def _rejected(
+        self, topic: ShadowTopic, payload: bytes, rejection: ShadowRejection, now: int
+    ) -> Outcome:
+        body: dict[str, Any] = {"code": rejection.code, "message": rejection.message}
+        if rejection.code != 404:
+            # AWS's documented error documents carry a timestamp; the live-observed 404
+            # payload has none.
+            body["timestamp"] = now
+        token = validation.echo_token(payload, self.config)
+        if token is not None:
+            body["clientToken"] = token
+        return Outcome(topic, False, body, ((topic.reply("rejected"), encode(body)),))
+
+    def _not_found(self, topic: ShadowTopic) -> ShadowRejection:
+        if topic.shadow is None:
+            name = topic.thing
+        elif self.config.named_not_found_style == "shadow":
+            name = topic.shadow
+        else:
+            name = f"{topic.thing}~{topic.shadow}"
+        return ShadowRejection(404, errors.no_shadow(name))
+
+    def _get(self, topic: ShadowTopic, payload: bytes, now: int) -> Outcome:
+        record = self._live((topic.thing, topic.shadow))
+        if record is None:
+            raise self._not_found(topic)
+        state = copy.deepcopy(record.state)
+        delta = document.delta(state.get("desired", {}), state.get("reported", {}))
+        if delta:
+            state["delta"] = delta
+        body = {
+            "state": state,
+            "metadata": copy.deepcopy(record.metadata),
+            "version": record.version,
+            "timestamp": now,
+        }
+        _add_token(body, validation.echo_token(payload, self.config))
+        return Outcome(topic, True, body, ((topic.reply("accepted"), encode(body)),))
+
+    def _delete(self, topic: ShadowTopic, payload: bytes, now: int) -> Outcome:
+        key = (topic.thing, topic.shadow)
+        record = self._live(key)
+        if record is None:
+            raise self._not_found(topic)
+        version = record.version + (1 if self.config.delete_increments_version else 0)
+        self._store.put(key, ShadowRecord(version, deleted_at=now))
+        body: dict[str, Any] = {"version": version, "timestamp": now}
+        _add_token(body, validation.echo_token(payload, self.config))
+        return Outcome(topic, True, body, ((topic.reply("accepted"), encode(body)),))
+
+    def _update(self, topic: ShadowTopic, payload: bytes, now: int) -> Outcome:
+        config = self.config
+        request = validation.check_update(payload, config)
+        key = (topic.thing, topic.shadow)
+        stored = self._store.get(key)
+        live = stored if stored is not None and stored.live else None
+
+        if request.version is not None:
+            if live is None:
+                expected = config.new_shadow_version
+                if expected is not None and request.version != expected:
+                    raise ShadowRejection(400, errors.INVALID_VERSION)
+            elif request.version != live.version:
+                raise ShadowRejection(409, errors.VERSION_CONFLICT)
+
+        state, metadata = _apply(live, request.state, now)
+        size = sum(document.compact_size(section) for section in state.values())
+        if size > config.max_state_bytes:
+            raise ShadowRejection(413, errors.PAYLOAD_TOO_LARGE)
+
+        if live is not None:
+            version = live.version + 1
+        elif stored is not None and now - stored.deleted_at < config.version_retention_seconds:
+            version = stored.version + 1  # re-created soon after a delete: keep counting
+        else:
+            version = 1
+        record = ShadowRecord(version, state, metadata)
+        self._store.put(key, record)
+
+        token = request.client_token
+        accepted = {
+            "state": copy.deepcopy(request.state),
+            "metadata": document.request_metadata(request.state, now),
+            "version": version,
+            "timestamp": now,
+        }
+        _add_token(accepted, token)
+        messages = [(topic.reply("accepted"), encode(accepted))]
+
+        delta = document.delta(state.get("desired", {}), state.get("reported", {}))
+        touched_desired = request.state is not None and "desired" in request.state
+        if delta and (touched_desired or config.delta_on_reported_only_update):
+            delta_message = {
+                "version": version,
+                "timestamp": now,
+                "state": delta,
+                "metadata": document.restrict(metadata.get("desired", {}), delta),
+            }
+            _add_token(delta_message, token)
+            messages.append((topic.reply("delta"), encode(delta_message)))
+
+        documents: dict[str, Any] = {}
+        if live is not None:
+            documents["previous"] = _snapshot(live)
+        elif config.documents_previous_for_new_shadow:
+            documents["previous"] = {"state": {}, "metadata": {}, "version": 0}
+        documents["current"] = _snapshot(record)
+        documents["timestamp"] = now
+        _add_token(documents, token)
+        messages.append((topic.reply("documents"), encode(documents)))
+        return Outcome(topic, True, accepted, tuple(messages))
+
+
+def _apply(
+    live: ShadowRecord | None, patch: dict[str, Any] | None, now: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The stored state and metadata after merging a checked request's ``state``."""
+    if patch is validation.CLEAR:
+        return {}, {}
+    old_state = live.state if live else {}
+    old_metadata = live.metadata if live else {}
+    state: dict[str, Any] = {}
+    metadata: dict[str, Any] = {}
+    for section in validation.SECTIONS:
+        if section not in patch:
+            section_state = old_state.get(section, {})
+            section_metadata = old_metadata.get(section, {})
+        elif patch[section] is None:
+            continue  # "desired": null removes the section
+        else:
+            section_state = document.merge(old_state.get(section, {}), patch[section])
+            section_metadata = document.section_metadata(
+                old_metadata.get(section), section_state, patch[section], now
+            )
+        if section_state:
+            state[section] = section_state
+            metadata[section] = section_metadata
+    return state, metadata
+
+
+def _snapshot(record: ShadowRecord) -> dict[str, Any]:
+    return {
+        "state": copy.deepcopy(record.state),
+        "metadata": copy.deepcopy(record.metadata),
+        "version": record.version,
+    }
+
+
+def _add_token(body: dict[str, Any], token: str | None) -> None:
+    if token is not None:
+        body["clientToken"] = token

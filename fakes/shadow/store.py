@@ -1,0 +1,96 @@
+"""Where the Shadow service keeps its documents: in memory, or in an SQLite file that outlives
+the process (a simulated core restart keeps every shadow, as a real core's disk does)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from os import PathLike
+from typing import Any, Protocol
+
+#: (thing name, shadow name or ``None`` for the classic shadow)
+ShadowKey = tuple[str, str | None]
+
+
+@dataclass
+class ShadowRecord:
+    """One shadow as stored. ``state`` and ``metadata`` hold only non-empty ``desired`` /
+    ``reported`` sections. A deleted shadow stays as a tombstone (``deleted_at`` set) so that
+    a shadow re-created soon after continues its version."""
+
+    version: int
+    state: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    deleted_at: float | None = None
+
+    @property
+    def live(self) -> bool:
+        return self.deleted_at is None
+
+
+class ShadowStore(Protocol):
+    def get(self, key: ShadowKey) -> ShadowRecord | None: ...
+    def put(self, key: ShadowKey, record: ShadowRecord) -> None: ...
+    def list_keys(self) -> Iterator[ShadowKey]: ...
+
+
+class MemoryStore:
+    """Documents in a dict; the default."""
+
+    def __init__(self) -> None:
+        self._records: dict[ShadowKey, ShadowRecord] = {}
+
+    def get(self, key: ShadowKey) -> ShadowRecord | None:
+        return self._records.get(key)
+
+    def put(self, key: ShadowKey, record: ShadowRecord) -> None:
+        self._records[key] = record
+
+    def list_keys(self) -> Iterator[ShadowKey]:
+        return iter(list(self._records))
+
+
+class SQLiteStore:
+    """Documents in an SQLite file, written through on every accepted request."""
+
+    def __init__(self, path: str | PathLike[str]) -> None:
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS shadows ("
+            " thing TEXT NOT NULL, name TEXT NOT NULL, version INTEGER NOT NULL,"
+            " state TEXT NOT NULL, metadata TEXT NOT NULL, deleted_at REAL,"
+            " PRIMARY KEY (thing, name))"
+        )
+
+    def get(self, key: ShadowKey) -> ShadowRecord | None:
+        row = self._db.execute(
+            "SELECT version, state, metadata, deleted_at FROM shadows"
+            " WHERE thing = ? AND name = ?",
+            (key[0], key[1] or ""),
+        ).fetchone()
+        if row is None:
+            return None
+        version, state, metadata, deleted_at = row
+        return ShadowRecord(version, json.loads(state), json.loads(metadata), deleted_at)
+
+    def put(self, key: ShadowKey, record: ShadowRecord) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO shadows VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                key[0],
+                key[1] or "",
+                record.version,
+                json.dumps(record.state),
+                json.dumps(record.metadata),
+                record.deleted_at,
+            ),
+        )
+
+    def list_keys(self) -> Iterator[ShadowKey]:
+        rows = self._db.execute("SELECT thing, name FROM shadows ORDER BY thing, name")
+        return iter([(thing, name or None) for thing, name in rows.fetchall()])
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,0 +1,113 @@
+"""Checks a request must pass before the Shadow service looks at the stored document.
+
+Order: names, encoding (415), JSON, ``clientToken``, ``version``, ``state`` and its sections,
+nesting depth, arrays holding ``null``. The version conflict (409) and the state size (413)
+need the stored document and are checked by the service.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from fakes.shadow import document, errors
+from fakes.shadow.config import ShadowConfig
+from fakes.shadow.errors import ShadowRejection
+
+THING_NAME = re.compile(r"[a-zA-Z0-9:_-]{1,128}")
+SHADOW_NAME = re.compile(r"[$a-zA-Z0-9:_-]{1,64}")
+SECTIONS = ("desired", "reported")
+
+#: Marks a request whose ``state`` is ``null``: clear both sections.
+CLEAR = None
+
+
+@dataclass(frozen=True)
+class UpdateRequest:
+    """A checked update: ``state`` is ``None`` for ``"state": null`` (clear), otherwise a
+    dict holding only ``desired`` and/or ``reported`` (each a dict or ``None``)."""
+
+    state: dict[str, Any] | None
+    client_token: str | None
+    version: int | None
+
+
+def check_names(thing: str, shadow: str | None, config: ShadowConfig) -> None:
+    if not THING_NAME.fullmatch(thing):
+        raise ShadowRejection(400, config.invalid_thing_name_message)
+    if shadow is not None and not SHADOW_NAME.fullmatch(shadow):
+        raise ShadowRejection(400, config.invalid_shadow_name_message)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def decode(payload: bytes) -> Any:
+    """Bytes to a JSON value, refusing non-UTF-8 (415) and anything that is not strict JSON
+    (400; Python's parser would otherwise accept ``NaN`` and ``Infinity``)."""
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ShadowRejection(415, errors.UNSUPPORTED_ENCODING) from None
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except ValueError:
+        raise ShadowRejection(400, errors.INVALID_JSON) from None
+
+
+def client_token_of(request: Any, config: ShadowConfig) -> str | None:
+    """The request's ``clientToken`` when present and valid; 400 when present and invalid."""
+    if not isinstance(request, dict) or "clientToken" not in request:
+        return None
+    token = request["clientToken"]
+    if not isinstance(token, str) or len(token.encode("utf-8")) > config.max_client_token_bytes:
+        raise ShadowRejection(400, errors.INVALID_CLIENT_TOKEN)
+    return token
+
+
+def echo_token(payload: bytes, config: ShadowConfig) -> str | None:
+    """Best effort: the valid ``clientToken`` of a payload, for echoing in a rejection."""
+    try:
+        return client_token_of(decode(payload), config)
+    except ShadowRejection:
+        return None
+
+
+def check_update(payload: bytes, config: ShadowConfig) -> UpdateRequest:
+    """Parse and check an update request document."""
+    request = decode(payload)
+    if not isinstance(request, dict):
+        raise ShadowRejection(400, errors.INVALID_JSON)
+    token = client_token_of(request, config)
+
+    version = request.get("version")
+    if "version" in request and (
+        type(version) is not int or version < 0  # bool, float, string, null are invalid
+    ):
+        raise ShadowRejection(400, errors.INVALID_VERSION)
+
+    if "state" not in request:
+        raise ShadowRejection(400, errors.MISSING_STATE)
+    state = request["state"]
+    if state is None:
+        return UpdateRequest(CLEAR, token, version)
+    if not isinstance(state, dict):
+        raise ShadowRejection(400, errors.STATE_NOT_OBJECT)
+    for node in state:
+        if node not in SECTIONS:
+            raise ShadowRejection(400, errors.invalid_node(node))
+    for section, message in (
+        ("desired", errors.DESIRED_NOT_OBJECT),
+        ("reported", errors.REPORTED_NOT_OBJECT),
+    ):
+        if section in state and not isinstance(state[section], (dict, type(None))):
+            raise ShadowRejection(400, message)
+    for section in SECTIONS:
+        if document.depth(state.get(section)) > config.max_depth:
+            raise ShadowRejection(400, errors.too_deep(config.max_depth))
+    if document.has_null_in_array(state):
+        raise ShadowRejection(400, config.array_with_null_message)
+    return UpdateRequest(state, token, version)

@@ -1,0 +1,1 @@
+"""The hardware suite: run with ``pytest -m hil`` on the Raspberry Pi."""
