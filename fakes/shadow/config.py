@@ -36,14 +36,16 @@ class ShadowConfig:
     #: Publish ``/update/delta`` after a reported-only update that leaves a non-empty delta.
     #: [unverified: ShadowManager does]
     delta_on_reported_only_update: bool = True
-    #: Include ``previous`` in ``/update/documents`` for the update that creates a shadow
-    #: (as an empty document of version 0). [unverified: ShadowManager omits it]
-    documents_previous_for_new_shadow: bool = False
+    #: What ``/update/documents`` carries as ``previous`` for the update that creates a
+    #: shadow: ``null``, nothing, or an empty document of version 0. [unverified:
+    #: ShadowManager sends ``"previous": null``]
+    documents_previous_for_new_shadow: Literal["null", "omit", "empty"] = "null"
+    #: An empty object in a request removes its key like ``null`` does (so
+    #: ``"desired": {}`` removes the section and ``{"a": {}}`` never creates ``a``).
+    #: [unverified: ShadowManager's rule; documented only for ``null``]
+    empty_object_removes: bool = True
     #: How the 404 message names a named shadow: ``'<shadow>'`` (the docs' tutorial) or
     #: ``'<thing>~<shadow>'``. [unverified]
     named_not_found_style: Literal["shadow", "thing~shadow"] = "shadow"
     #: Arrays may not contain ``null`` (documented); the message text is [unverified].
     array_with_null_message: str = "Invalid JSON"
-    #: Messages for names that break the API's patterns. [unverified]
-    invalid_thing_name_message: str = "Invalid thing name"
-    invalid_shadow_name_message: str = "Invalid shadow name"

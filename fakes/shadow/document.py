@@ -35,18 +35,24 @@ def json_equal(a: JSON, b: JSON) -> bool:
     return type(a) is type(b) and a == b
 
 
-def without_nulls(value: Tree) -> Tree | None:
-    """A new object as the merge stores it: null children dropped, recursively.
+def _removes(value: JSON, empty_object_removes: bool) -> bool:
+    """Whether a patch value removes its key: ``null``, and (ShadowManager's rule) ``{}``."""
+    return value is None or (empty_object_removes and value == {})
 
-    Returns ``None`` when the object had children and every one of them was null (or became
-    empty that way), so such an object is not created at all (ShadowManager's rule).
+
+def without_nulls(value: Tree, empty_object_removes: bool = True) -> Tree | None:
+    """A new object as the merge stores it: removing children (``null``, ``{}``) dropped,
+    recursively.
+
+    Returns ``None`` when children were dropped and none is left, so such an object is not
+    created at all (ShadowManager's rule).
     """
     out: Tree = {}
     for key, child in value.items():
-        if child is None:
+        if _removes(child, empty_object_removes):
             continue
         if isinstance(child, dict) and child:
-            kept = without_nulls(child)
+            kept = without_nulls(child, empty_object_removes)
             if kept is None:
                 continue
             out[key] = kept
@@ -57,22 +63,22 @@ def without_nulls(value: Tree) -> Tree | None:
     return out
 
 
-def merge(current: Tree, patch: Tree) -> Tree:
-    """``patch`` merged into ``current``: objects merge key by key, ``null`` removes a key,
-    any other value (scalar or array) replaces the old one whole."""
+def merge(current: Tree, patch: Tree, empty_object_removes: bool = True) -> Tree:
+    """``patch`` merged into ``current``: objects merge key by key, ``null`` (and ``{}``
+    when ``empty_object_removes``) removes a key, any other value (scalar or array) replaces
+    the old one whole. Emptying an existing nested object key by key leaves ``{}``."""
     out = dict(current)
     for key, value in patch.items():
-        if value is None:
+        if _removes(value, empty_object_removes):
             out.pop(key, None)
         elif isinstance(value, dict):
             old = out.get(key)
             if isinstance(old, dict):
-                out[key] = merge(old, value)
+                out[key] = merge(old, value, empty_object_removes)
             else:
-                fresh = without_nulls(value)
-                if fresh is None:
-                    continue
-                out[key] = fresh
+                fresh = without_nulls(value, empty_object_removes)
+                if fresh is not None:
+                    out[key] = fresh
         else:
             out[key] = value
     return out
@@ -81,12 +87,15 @@ def merge(current: Tree, patch: Tree) -> Tree:
 def delta(desired: Tree, reported: Tree) -> Tree:
     """The desired leaves that differ from reported, with their full paths.
 
-    Objects present on both sides are compared leaf by leaf and vanish when nothing differs;
-    anything else (scalars, arrays, a type change, a key missing from reported) is compared
-    as a whole JSON value and, when unequal, appears with desired's whole value.
+    Objects present on both sides are compared leaf by leaf and vanish when nothing differs
+    (an empty desired object never appears); anything else (scalars, arrays, a type change,
+    a key missing from reported) is compared as a whole JSON value and, when unequal,
+    appears with desired's whole value.
     """
     out: Tree = {}
     for key, want in desired.items():
+        if want == {}:
+            continue  # an empty object desires nothing (ShadowManager)
         have = reported.get(key, _MISSING)
         if have is _MISSING:
             out[key] = want
@@ -125,6 +134,8 @@ def merge_metadata(old: JSON, state: JSON, patch: JSON, timestamp: int) -> JSON:
     """
     if patch is _MISSING and old is not _MISSING:
         return old
+    if isinstance(patch, dict) and not isinstance(state, dict) and old is not _MISSING:
+        return old  # the patch object removed nothing and created nothing here
     if isinstance(state, dict) and isinstance(patch, dict):
         children = old if isinstance(old, dict) and not is_leaf_metadata(old) else {}
         return {

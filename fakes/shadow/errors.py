@@ -19,6 +19,16 @@ PAYLOAD_TOO_LARGE = "The payload exceeds the maximum size allowed"
 UNSUPPORTED_ENCODING = "Unsupported documented encoding; supported encoding is UTF-8"
 
 
+def name_too_long(field: str, limit: int) -> str:
+    """[unverified] ShadowManager's text; the cloud's is not documented."""
+    return f"{field} has a maximum length of {limit}"
+
+
+def name_pattern(field: str, pattern: str) -> str:
+    """[unverified] ShadowManager's text; the cloud's is not documented."""
+    return f"{field} must match pattern {pattern}"
+
+
 def too_deep(max_depth: int) -> str:
     return f"JSON contains too many levels of nesting; maximum is {max_depth}"
 

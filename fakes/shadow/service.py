@@ -162,7 +162,7 @@ class ShadowService:
         with self._lock:
             now = self._now()
             try:
-                validation.check_names(topic.thing, topic.shadow, self.config)
+                validation.check_names(topic.thing, topic.shadow)
                 return handler[topic.operation](topic, payload, now)
             except ShadowRejection as rejection:
                 return self._rejected(topic, payload, rejection, now)
@@ -232,7 +232,7 @@ class ShadowService:
             elif request.version != live.version:
                 raise ShadowRejection(409, errors.VERSION_CONFLICT)
 
-        state, metadata = _apply(live, request.state, now)
+        state, metadata = _apply(live, request.state, now, config.empty_object_removes)
         size = sum(document.compact_size(section) for section in state.values())
         if size > config.max_state_bytes:
             raise ShadowRejection(413, errors.PAYLOAD_TOO_LARGE)
@@ -271,7 +271,9 @@ class ShadowService:
         documents: dict[str, Any] = {}
         if live is not None:
             documents["previous"] = _snapshot(live)
-        elif config.documents_previous_for_new_shadow:
+        elif config.documents_previous_for_new_shadow == "null":
+            documents["previous"] = None
+        elif config.documents_previous_for_new_shadow == "empty":
             documents["previous"] = {"state": {}, "metadata": {}, "version": 0}
         documents["current"] = _snapshot(record)
         documents["timestamp"] = now
@@ -281,7 +283,7 @@ class ShadowService:
 
 
 def _apply(
-    live: ShadowRecord | None, patch: dict[str, Any] | None, now: int
+    live: ShadowRecord | None, patch: dict[str, Any] | None, now: int, empty_removes: bool
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The stored state and metadata after merging a checked request's ``state``."""
     if patch is validation.CLEAR:
@@ -294,10 +296,12 @@ def _apply(
         if section not in patch:
             section_state = old_state.get(section, {})
             section_metadata = old_metadata.get(section, {})
-        elif patch[section] is None:
+        elif patch[section] is None or (empty_removes and patch[section] == {}):
             continue  # "desired": null removes the section
         else:
-            section_state = document.merge(old_state.get(section, {}), patch[section])
+            section_state = document.merge(
+                old_state.get(section, {}), patch[section], empty_removes
+            )
             section_metadata = document.section_metadata(
                 old_metadata.get(section), section_state, patch[section], now
             )

@@ -16,8 +16,9 @@ from fakes.shadow import document, errors
 from fakes.shadow.config import ShadowConfig
 from fakes.shadow.errors import ShadowRejection
 
-THING_NAME = re.compile(r"[a-zA-Z0-9:_-]{1,128}")
-SHADOW_NAME = re.compile(r"[$a-zA-Z0-9:_-]{1,64}")
+#: The iot-data API model's name patterns and lengths.
+THING_NAME_PATTERN, THING_NAME_MAX = "[a-zA-Z0-9:_-]+", 128
+SHADOW_NAME_PATTERN, SHADOW_NAME_MAX = "[$a-zA-Z0-9:_-]+", 64
 SECTIONS = ("desired", "reported")
 
 #: Marks a request whose ``state`` is ``null``: clear both sections.
@@ -34,11 +35,18 @@ class UpdateRequest:
     version: int | None
 
 
-def check_names(thing: str, shadow: str | None, config: ShadowConfig) -> None:
-    if not THING_NAME.fullmatch(thing):
-        raise ShadowRejection(400, config.invalid_thing_name_message)
-    if shadow is not None and not SHADOW_NAME.fullmatch(shadow):
-        raise ShadowRejection(400, config.invalid_shadow_name_message)
+def _check_name(name: str, field: str, pattern: str, longest: int) -> None:
+    if len(name) > longest:
+        raise ShadowRejection(400, errors.name_too_long(field, longest))
+    if not re.fullmatch(pattern, name):
+        raise ShadowRejection(400, errors.name_pattern(field, pattern))
+
+
+def check_names(thing: str, shadow: str | None) -> None:
+    """Thing name first, then shadow name (``None`` is the classic shadow)."""
+    _check_name(thing, "ThingName", THING_NAME_PATTERN, THING_NAME_MAX)
+    if shadow is not None:
+        _check_name(shadow, "ShadowName", SHADOW_NAME_PATTERN, SHADOW_NAME_MAX)
 
 
 def _reject_constant(name: str) -> Any:
