@@ -87,23 +87,19 @@ def merge(current: Tree, patch: Tree, empty_object_removes: bool = True) -> Tree
 def delta(desired: Tree, reported: Tree) -> Tree:
     """The desired leaves that differ from reported, with their full paths.
 
-    Objects present on both sides are compared leaf by leaf and vanish when nothing differs
-    (an empty desired object never appears); anything else (scalars, arrays, a type change,
-    a key missing from reported) is compared as a whole JSON value and, when unequal,
-    appears with desired's whole value.
+    A desired object is compared leaf by leaf (against reported's object at the same place,
+    or against nothing) and vanishes when no leaf differs, so an empty desired object never
+    appears; scalars and arrays are compared as whole JSON values and, when unequal or
+    missing from reported, appear with desired's value.
     """
     out: Tree = {}
     for key, want in desired.items():
-        if want == {}:
-            continue  # an empty object desires nothing (ShadowManager)
         have = reported.get(key, _MISSING)
-        if have is _MISSING:
-            out[key] = want
-        elif isinstance(want, dict) and isinstance(have, dict):
-            sub = delta(want, have)
+        if isinstance(want, dict):
+            sub = delta(want, have if isinstance(have, dict) else {})
             if sub:
                 out[key] = sub
-        elif not json_equal(want, have):
+        elif have is _MISSING or not json_equal(want, have):
             out[key] = want
     return out
 
