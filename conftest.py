@@ -9,7 +9,10 @@ run selects them explicitly with ``-m`` (for example ``pytest -m hil`` on the Pi
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import settings
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -27,3 +30,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
+
+
+# Hypothesis: in CI (CI=true) examples are derived from the test, not drawn at random, so a
+# run is reproducible; locally every run explores new examples.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.load_profile("ci" if os.environ.get("CI") == "true" else "default")

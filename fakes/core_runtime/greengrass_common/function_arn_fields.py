@@ -63,9 +63,7 @@ class FunctionArnFields:
         return f"{unqualified_arn}:{qualifier}" if qualifier else unqualified_arn
 
     @staticmethod
-    def build_arn_string(
-        region: str, account_id: str, name: str, qualifier: str | None
-    ) -> str:
+    def build_arn_string(region: str, account_id: str, name: str, qualifier: str | None) -> str:
         """Deprecated since GGC 1.9 (use ``build_function_arn``); always the ``aws`` partition."""
         warnings.warn(
             "Call to deprecated function build_arn_string.", DeprecationWarning, stacklevel=2

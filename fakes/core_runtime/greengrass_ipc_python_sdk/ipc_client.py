@@ -30,8 +30,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, NamedTuple
 
-from fakes.ipc_backend import IPCConnectionError, IPCError, current_backend
 from greengrass_common.env_vars import AUTH_TOKEN, GG_DAEMON_PORT
+
+from fakes.ipc_backend import IPCConnectionError, IPCError, current_backend
 from greengrass_ipc_python_sdk import _wire
 
 runtime_logger = logging.getLogger(__name__)
