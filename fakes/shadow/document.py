@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
+
 JSON = Any
 Tree = dict[str, Any]
 
@@ -63,25 +65,41 @@ def without_nulls(value: Tree, empty_object_removes: bool = True) -> Tree | None
     return out
 
 
-def merge(current: Tree, patch: Tree, empty_object_removes: bool = True) -> Tree:
-    """``patch`` merged into ``current``: objects merge key by key, ``null`` (and ``{}``
-    when ``empty_object_removes``) removes a key, any other value (scalar or array) replaces
-    the old one whole. Emptying an existing nested object key by key leaves ``{}``."""
-    out = dict(current)
+def merge(
+    state: Tree,
+    metadata: Tree,
+    patch: Tree,
+    patch_metadata: Tree,
+    empty_object_removes: bool = True,
+) -> tuple[Tree, Tree]:
+    """``patch`` merged into ``state``, and the metadata that goes with the result.
+
+    Objects merge key by key; ``null`` (and ``{}`` when ``empty_object_removes``) removes a
+    key and its metadata; any other value (scalar or array) replaces the old one whole and
+    takes the patch's metadata (``patch_metadata``, the patch's :func:`stamp`). Untouched
+    keys keep their metadata; emptying an existing nested object key by key leaves ``{}``.
+    ``metadata`` has the same keys as ``state`` at every level, and so has the result.
+    """
+    out, out_metadata = dict(state), dict(metadata)
     for key, value in patch.items():
         if _removes(value, empty_object_removes):
-            out.pop(key, None)
-        elif isinstance(value, dict):
+            if key in out:
+                del out[key], out_metadata[key]
+        elif type(value) is dict:
             old = out.get(key)
-            if isinstance(old, dict):
-                out[key] = merge(old, value, empty_object_removes)
+            if type(old) is dict:
+                out[key], out_metadata[key] = merge(
+                    old, out_metadata[key], value, patch_metadata[key], empty_object_removes
+                )
             else:
                 fresh = without_nulls(value, empty_object_removes)
-                if fresh is not None:
+                if fresh is not None:  # an all-null object creates (and replaces) nothing
                     out[key] = fresh
+                    out_metadata[key] = restrict(patch_metadata[key], fresh)
         else:
             out[key] = value
-    return out
+            out_metadata[key] = patch_metadata[key]
+    return out, out_metadata
 
 
 def delta(desired: Tree, reported: Tree) -> Tree:
@@ -106,56 +124,34 @@ def delta(desired: Tree, reported: Tree) -> Tree:
 
 def stamp(value: JSON, timestamp: int) -> JSON:
     """Metadata of a value written whole at ``timestamp``: objects keep their shape, arrays
-    become one entry per element, every other leaf becomes ``{"timestamp": ...}``."""
-    if isinstance(value, dict):
-        return {key: stamp(child, timestamp) for key, child in value.items()}
-    if isinstance(value, list):
-        return [stamp(element, timestamp) for element in value]
-    return {"timestamp": timestamp}
+    become one entry per element, every other leaf (``null`` included) becomes
+    ``{"timestamp": ...}``. The stamp of a request's ``state`` is the metadata
+    ``/update/accepted`` carries.
+
+    All leaves share one ``{"timestamp": ...}`` object: documents are never changed in
+    place (see :mod:`fakes.shadow.service`), so sharing is safe and saves allocations.
+    """
+    return _stamp(value, {"timestamp": timestamp})
+
+
+def _stamp(node: JSON, leaf: Tree) -> JSON:
+    kind = type(node)
+    if kind is dict:
+        return {key: _stamp(child, leaf) for key, child in node.items()}
+    if kind is list:
+        return [_stamp(child, leaf) for child in node]
+    return leaf
 
 
 def is_leaf_metadata(meta: JSON) -> bool:
     """Whether ``meta`` is a leaf's ``{"timestamp": N}`` (not the metadata of an object that
     happens to have a key named ``timestamp``)."""
-    return isinstance(meta, dict) and len(meta) == 1 and type(meta.get("timestamp")) is int
-
-
-def merge_metadata(old: JSON, state: JSON, patch: JSON, timestamp: int) -> JSON:
-    """Metadata for ``state`` after ``patch`` was merged into it.
-
-    ``old`` is the metadata before the update and ``patch`` the request's value at this
-    place (``_MISSING`` where the request did not touch it). Leaves the patch wrote get
-    ``timestamp``; untouched leaves keep their old metadata; removed leaves lose theirs
-    because only keys still in ``state`` are visited.
-    """
-    if patch is _MISSING and old is not _MISSING:
-        return old
-    if isinstance(patch, dict) and not isinstance(state, dict) and old is not _MISSING:
-        return old  # the patch object removed nothing and created nothing here
-    if isinstance(state, dict) and isinstance(patch, dict):
-        children = old if isinstance(old, dict) and not is_leaf_metadata(old) else {}
-        return {
-            key: merge_metadata(
-                children.get(key, _MISSING), child, patch.get(key, _MISSING), timestamp
-            )
-            for key, child in state.items()
-        }
-    return stamp(state, timestamp)
-
-
-def section_metadata(old: Tree | None, state: Tree, patch: Tree, timestamp: int) -> Tree:
-    """:func:`merge_metadata` for a whole ``desired`` or ``reported`` section."""
-    return merge_metadata(old or {}, state, patch, timestamp)
-
-
-def request_metadata(value: JSON, timestamp: int) -> JSON:
-    """Metadata the ``/update/accepted`` message carries: exactly the request's fields,
-    a field set to ``null`` included (it gets a timestamp like any leaf)."""
-    return stamp(value, timestamp)
+    return type(meta) is dict and len(meta) == 1 and type(meta.get("timestamp")) is int
 
 
 def restrict(metadata: Tree, shape: Tree) -> Tree:
-    """``metadata`` cut down to the keys of ``shape`` (used for the delta's metadata)."""
+    """``metadata`` cut down to the keys of ``shape`` (the delta's metadata, or a new
+    object's once its null children are dropped)."""
     out: Tree = {}
     for key, sub in shape.items():
         meta = metadata.get(key)
@@ -168,27 +164,39 @@ def restrict(metadata: Tree, shape: Tree) -> Tree:
     return out
 
 
-def depth(value: JSON) -> int:
-    """Nesting levels of a value: a non-empty object or array is one level more than its
-    deepest child; scalars and empty containers add none."""
-    if isinstance(value, dict) and value:
-        return 1 + max(depth(child) for child in value.values())
-    if isinstance(value, list) and value:
-        return 1 + max(depth(child) for child in value)
-    return 0
+def measure(value: JSON) -> tuple[int, bool]:
+    """Nesting levels of a value, and whether an array anywhere in it holds ``null``.
+
+    A non-empty object or array is one level more than its deepest child; scalars and empty
+    containers add none.
+    """
+    kind = type(value)
+    if kind is dict:
+        children = value.values()
+    elif kind is list:
+        children = value
+        if None in value:
+            return 1, True
+    else:
+        return 0, False
+    deepest, nulls = 0, False
+    for child in children:
+        if type(child) in (dict, list):
+            levels, child_nulls = measure(child)
+            deepest = max(deepest, levels)
+            nulls = nulls or child_nulls
+    return (deepest + 1 if value else 0), nulls
 
 
-def has_null_in_array(value: JSON, inside_array: bool = False) -> bool:
-    """Whether any array anywhere in ``value`` holds ``null``."""
-    if value is None:
-        return inside_array
-    if isinstance(value, dict):
-        return any(has_null_in_array(child) for child in value.values())
-    if isinstance(value, list):
-        return any(has_null_in_array(child, inside_array=True) for child in value)
-    return False
+def to_json(value: JSON) -> bytes:
+    """``value`` as compact UTF-8 JSON. orjson is used for speed; integers beyond 64 bits,
+    which it refuses, go through the standard library with the same output format."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 def compact_size(value: JSON) -> int:
     """Bytes of ``value`` as compact UTF-8 JSON (how the state size limit is counted)."""
-    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+    return len(to_json(value))

@@ -3,11 +3,14 @@
 The service holds a model of every shadow (:mod:`fakes.shadow.store`) and applies the rules
 of :mod:`fakes.shadow.document`; this module adds the wire format: request topics and
 payloads in, ``/accepted``, ``/rejected``, ``/delta`` and ``/documents`` messages out.
+
+Stored records are never changed in place: an update builds new dicts (sharing untouched
+subtrees with the old record) and replaces the record, and everything handed to callers is
+encoded JSON, so no caller can reach into the store.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import threading
 import time
@@ -28,7 +31,7 @@ Payload = bytes | str | dict[str, Any] | None
 
 def encode(document_: dict[str, Any]) -> bytes:
     """JSON as the service sends it: compact, UTF-8."""
-    return json.dumps(document_, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return document.to_json(document_)
 
 
 def _as_bytes(payload: Payload) -> bytes:
@@ -41,15 +44,20 @@ def _as_bytes(payload: Payload) -> bytes:
     return encode(payload)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Outcome:
-    """What one request did. ``response`` is the ``/accepted`` or ``/rejected`` document
-    (the body the REST API would return); ``messages`` everything published, in order."""
+    """What one request did: ``messages`` is everything published, in order; the first is
+    the ``/accepted`` or ``/rejected`` reply."""
 
     topic: ShadowTopic
     accepted: bool
-    response: dict[str, Any]
     messages: tuple[Message, ...]
+
+    @property
+    def response(self) -> dict[str, Any]:
+        """The ``/accepted`` or ``/rejected`` document (the body the REST API returns),
+        decoded afresh on each access, so callers may change it freely."""
+        return json.loads(self.messages[0][1])
 
     @property
     def code(self) -> int:
@@ -79,6 +87,7 @@ class ShadowService:
         self.config = config or ShadowConfig()
         self._store: ShadowStore = store or (SQLiteStore(path) if path else MemoryStore())
         self._lock = threading.RLock()
+        self._handlers = {"get": self._get, "update": self._update, "delete": self._delete}
 
     # -- the MQTT face -------------------------------------------------------------------
 
@@ -158,7 +167,7 @@ class ShadowService:
         return record if record is not None and record.live else None
 
     def _dispatch(self, topic: ShadowTopic, payload: bytes) -> Outcome:
-        handler = {"get": self._get, "update": self._update, "delete": self._delete}
+        handler = self._handlers
         with self._lock:
             now = self._now()
             try:
@@ -178,7 +187,7 @@ class ShadowService:
         token = validation.echo_token(payload, self.config)
         if token is not None:
             body["clientToken"] = token
-        return Outcome(topic, False, body, ((topic.reply("rejected"), encode(body)),))
+        return Outcome(topic, False, ((topic.reply("rejected"), encode(body)),))
 
     def _not_found(self, topic: ShadowTopic) -> ShadowRejection:
         if topic.shadow is None:
@@ -193,18 +202,18 @@ class ShadowService:
         record = self._live((topic.thing, topic.shadow))
         if record is None:
             raise self._not_found(topic)
-        state = copy.deepcopy(record.state)
+        state = dict(record.state)
         delta = document.delta(state.get("desired", {}), state.get("reported", {}))
         if delta:
             state["delta"] = delta
         body = {
             "state": state,
-            "metadata": copy.deepcopy(record.metadata),
+            "metadata": record.metadata,
             "version": record.version,
             "timestamp": now,
         }
         _add_token(body, validation.echo_token(payload, self.config))
-        return Outcome(topic, True, body, ((topic.reply("accepted"), encode(body)),))
+        return Outcome(topic, True, ((topic.reply("accepted"), encode(body)),))
 
     def _delete(self, topic: ShadowTopic, payload: bytes, now: int) -> Outcome:
         key = (topic.thing, topic.shadow)
@@ -215,7 +224,7 @@ class ShadowService:
         self._store.put(key, ShadowRecord(version, deleted_at=now))
         body: dict[str, Any] = {"version": version, "timestamp": now}
         _add_token(body, validation.echo_token(payload, self.config))
-        return Outcome(topic, True, body, ((topic.reply("accepted"), encode(body)),))
+        return Outcome(topic, True, ((topic.reply("accepted"), encode(body)),))
 
     def _update(self, topic: ShadowTopic, payload: bytes, now: int) -> Outcome:
         config = self.config
@@ -232,7 +241,9 @@ class ShadowService:
             elif request.version != live.version:
                 raise ShadowRejection(409, errors.VERSION_CONFLICT)
 
-        state, metadata = _apply(live, request.state, now, config.empty_object_removes)
+        request_metadata = document.stamp(request.state, now)
+        state, metadata = _apply(live, request.state, request_metadata,
+                                 config.empty_object_removes)
         size = sum(document.compact_size(section) for section in state.values())
         if size > config.max_state_bytes:
             raise ShadowRejection(413, errors.PAYLOAD_TOO_LARGE)
@@ -248,8 +259,8 @@ class ShadowService:
 
         token = request.client_token
         accepted = {
-            "state": copy.deepcopy(request.state),
-            "metadata": document.request_metadata(request.state, now),
+            "state": request.state,
+            "metadata": request_metadata,
             "version": version,
             "timestamp": now,
         }
@@ -279,11 +290,14 @@ class ShadowService:
         documents["timestamp"] = now
         _add_token(documents, token)
         messages.append((topic.reply("documents"), encode(documents)))
-        return Outcome(topic, True, accepted, tuple(messages))
+        return Outcome(topic, True, tuple(messages))
 
 
 def _apply(
-    live: ShadowRecord | None, patch: dict[str, Any] | None, now: int, empty_removes: bool
+    live: ShadowRecord | None,
+    patch: dict[str, Any] | None,
+    patch_metadata: Any,
+    empty_removes: bool,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The stored state and metadata after merging a checked request's ``state``."""
     if patch is validation.CLEAR:
@@ -299,11 +313,12 @@ def _apply(
         elif patch[section] is None or (empty_removes and patch[section] == {}):
             continue  # "desired": null removes the section
         else:
-            section_state = document.merge(
-                old_state.get(section, {}), patch[section], empty_removes
-            )
-            section_metadata = document.section_metadata(
-                old_metadata.get(section), section_state, patch[section], now
+            section_state, section_metadata = document.merge(
+                old_state.get(section, {}),
+                old_metadata.get(section, {}),
+                patch[section],
+                patch_metadata[section],
+                empty_removes,
             )
         if section_state:
             state[section] = section_state
@@ -312,11 +327,7 @@ def _apply(
 
 
 def _snapshot(record: ShadowRecord) -> dict[str, Any]:
-    return {
-        "state": copy.deepcopy(record.state),
-        "metadata": copy.deepcopy(record.metadata),
-        "version": record.version,
-    }
+    return {"state": record.state, "metadata": record.metadata, "version": record.version}
 
 
 def _add_token(body: dict[str, Any], token: str | None) -> None:

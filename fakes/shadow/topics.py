@@ -8,6 +8,7 @@ only) and ``/documents`` (update only).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 
 OPERATIONS = ("get", "update", "delete")
 
@@ -18,13 +19,17 @@ class ShadowTopic:
     shadow: str | None
     operation: str
 
-    @property
+    @cached_property
     def prefix(self) -> str:
         return shadow_prefix(self.thing, self.shadow)
 
+    @cached_property
+    def _request(self) -> str:
+        return f"{self.prefix}/{self.operation}/"
+
     def reply(self, suffix: str) -> str:
         """The topic for ``accepted``, ``rejected``, ``delta`` or ``documents``."""
-        return f"{self.prefix}/{self.operation}/{suffix}"
+        return self._request + suffix
 
 
 def shadow_prefix(thing: str, shadow: str | None = None) -> str:
@@ -38,6 +43,7 @@ def request_topic(thing: str, operation: str, shadow: str | None = None) -> str:
     return f"{shadow_prefix(thing, shadow)}/{operation}"
 
 
+@lru_cache(maxsize=4096)
 def parse_request_topic(topic: str) -> ShadowTopic | None:
     """The request a topic names, or ``None`` when it is not a shadow request topic
     (for example a reply topic such as ``.../update/accepted``)."""

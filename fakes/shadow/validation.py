@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
+
+import orjson
 
 from fakes.shadow import document, errors
 from fakes.shadow.config import ShadowConfig
@@ -25,8 +27,7 @@ SECTIONS = ("desired", "reported")
 CLEAR = None
 
 
-@dataclass(frozen=True)
-class UpdateRequest:
+class UpdateRequest(NamedTuple):
     """A checked update: ``state`` is ``None`` for ``"state": null`` (clear), otherwise a
     dict holding only ``desired`` and/or ``reported`` (each a dict or ``None``)."""
 
@@ -42,6 +43,7 @@ def _check_name(name: str, field: str, pattern: str, longest: int) -> None:
         raise ShadowRejection(400, errors.name_pattern(field, pattern))
 
 
+@lru_cache(maxsize=4096)
 def check_names(thing: str, shadow: str | None) -> None:
     """Thing name first, then shadow name (``None`` is the classic shadow)."""
     _check_name(thing, "ThingName", THING_NAME_PATTERN, THING_NAME_MAX)
@@ -53,16 +55,26 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def decode(payload: bytes) -> Any:
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+#: orjson reads integers beyond 64 bits as floats; payloads that may hold one go through
+#: the standard library, which keeps them exact.
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+
+
+def decode(payload: bytes, max_depth: int = 6) -> Any:
     """Bytes to a JSON value, refusing non-UTF-8 (415) and anything that is not strict JSON
-    (400; Python's parser would otherwise accept ``NaN`` and ``Infinity``)."""
+    (400). Both parsers used refuse ``NaN`` and ``Infinity``."""
     try:
-        text = payload.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ShadowRejection(415, errors.UNSUPPORTED_ENCODING) from None
-    try:
-        return json.loads(text, parse_constant=_reject_constant)
+        if not _LONG_DIGITS.search(payload):
+            return orjson.loads(payload)
+        return _DECODER.decode(payload.decode("utf-8"))
+    except RecursionError:
+        raise ShadowRejection(400, errors.too_deep(max_depth)) from None
     except ValueError:
+        try:
+            payload.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ShadowRejection(415, errors.UNSUPPORTED_ENCODING) from None
         raise ShadowRejection(400, errors.INVALID_JSON) from None
 
 
@@ -84,9 +96,15 @@ def echo_token(payload: bytes, config: ShadowConfig) -> str | None:
         return None
 
 
+def _nesting_bound(payload: bytes) -> int:
+    """An upper bound of the depth of ``desired``/``reported`` in a request: every level
+    needs an opening bracket, and the request object and ``state`` use two of them."""
+    return payload.count(b"{") + payload.count(b"[") - 2
+
+
 def check_update(payload: bytes, config: ShadowConfig) -> UpdateRequest:
     """Parse and check an update request document."""
-    request = decode(payload)
+    request = decode(payload, config.max_depth)
     if not isinstance(request, dict):
         raise ShadowRejection(400, errors.INVALID_JSON)
     token = client_token_of(request, config)
@@ -113,9 +131,14 @@ def check_update(payload: bytes, config: ShadowConfig) -> UpdateRequest:
     ):
         if section in state and not isinstance(state[section], (dict, type(None))):
             raise ShadowRejection(400, message)
+    if _nesting_bound(payload) <= config.max_depth and b"[" not in payload:
+        return UpdateRequest(state, token, version)  # too flat to be too deep, no arrays
+    null_in_array = False
     for section in SECTIONS:
-        if document.depth(state.get(section)) > config.max_depth:
+        levels, nulls = document.measure(state.get(section))
+        if levels > config.max_depth:
             raise ShadowRejection(400, errors.too_deep(config.max_depth))
-    if document.has_null_in_array(state):
+        null_in_array = null_in_array or nulls
+    if null_in_array:
         raise ShadowRejection(400, config.array_with_null_message)
     return UpdateRequest(state, token, version)
