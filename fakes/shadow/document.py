@@ -16,10 +16,13 @@ JSON = Any
 Tree = dict[str, Any]
 
 _MISSING = object()
+_CONTAINERS = (dict, list)
 
 
 def json_equal(a: JSON, b: JSON) -> bool:
     """Equality of JSON values by JSON type: ``true`` is not ``1``, ``1`` equals ``1.0``."""
+    if type(a) is type(b) and type(a) not in _CONTAINERS:
+        return a == b
     if isinstance(a, bool) or isinstance(b, bool):
         return isinstance(a, bool) and isinstance(b, bool) and a == b
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
@@ -82,10 +85,11 @@ def merge(
     """
     out, out_metadata = dict(state), dict(metadata)
     for key, value in patch.items():
-        if _removes(value, empty_object_removes):
+        kind = type(value)
+        if value is None or (kind is dict and not value and empty_object_removes):
             if key in out:
                 del out[key], out_metadata[key]
-        elif type(value) is dict:
+        elif kind is dict:
             old = out.get(key)
             if type(old) is dict:
                 out[key], out_metadata[key] = merge(
@@ -137,9 +141,12 @@ def stamp(value: JSON, timestamp: int) -> JSON:
 def _stamp(node: JSON, leaf: Tree) -> JSON:
     kind = type(node)
     if kind is dict:
-        return {key: _stamp(child, leaf) for key, child in node.items()}
+        return {
+            key: _stamp(child, leaf) if type(child) in _CONTAINERS else leaf
+            for key, child in node.items()
+        }
     if kind is list:
-        return [_stamp(child, leaf) for child in node]
+        return [_stamp(child, leaf) if type(child) in _CONTAINERS else leaf for child in node]
     return leaf
 
 
@@ -197,6 +204,7 @@ def to_json(value: JSON) -> bytes:
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def compact_size(value: JSON) -> int:
-    """Bytes of ``value`` as compact UTF-8 JSON (how the state size limit is counted)."""
-    return len(to_json(value))
+def state_size(state: Tree) -> int:
+    """Bytes of ``desired`` plus ``reported`` as compact UTF-8 JSON, metadata not counted
+    (how the state size limit is counted)."""
+    return sum(len(to_json(section)) for section in state.values())

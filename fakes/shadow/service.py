@@ -29,9 +29,8 @@ Message = tuple[str, bytes]
 Payload = bytes | str | dict[str, Any] | None
 
 
-def encode(document_: dict[str, Any]) -> bytes:
-    """JSON as the service sends it: compact, UTF-8."""
-    return document.to_json(document_)
+#: JSON as the service sends it: compact, UTF-8.
+encode = document.to_json
 
 
 def _as_bytes(payload: Payload) -> bytes:
@@ -244,8 +243,7 @@ class ShadowService:
         request_metadata = document.stamp(request.state, now)
         state, metadata = _apply(live, request.state, request_metadata,
                                  config.empty_object_removes)
-        size = sum(document.compact_size(section) for section in state.values())
-        if size > config.max_state_bytes:
+        if document.state_size(state) > config.max_state_bytes:
             raise ShadowRejection(413, errors.PAYLOAD_TOO_LARGE)
 
         if live is not None:
@@ -279,17 +277,24 @@ class ShadowService:
             _add_token(delta_message, token)
             messages.append((topic.reply("delta"), encode(delta_message)))
 
-        documents: dict[str, Any] = {}
         if live is not None:
-            documents["previous"] = _snapshot(live)
+            previous = _snapshot_json(live)
         elif config.documents_previous_for_new_shadow == "null":
-            documents["previous"] = None
+            previous = b"null"
         elif config.documents_previous_for_new_shadow == "empty":
-            documents["previous"] = {"state": {}, "metadata": {}, "version": 0}
-        documents["current"] = _snapshot(record)
-        documents["timestamp"] = now
-        _add_token(documents, token)
-        messages.append((topic.reply("documents"), encode(documents)))
+            previous = b'{"state":{},"metadata":{},"version":0}'
+        else:
+            previous = None
+        # Assembled from the snapshots' encodings: each is encoded once, as "current", and
+        # reused as "previous" by the next update.
+        documents = b"".join((
+            b'{"previous":' + previous + b"," if previous is not None else b"{",
+            b'"current":', _snapshot_json(record),
+            b',"timestamp":', str(now).encode(),
+            b',"clientToken":' + encode(token) if token is not None else b"",
+            b"}",
+        ))
+        messages.append((topic.reply("documents"), documents))
         return Outcome(topic, True, tuple(messages))
 
 
@@ -326,8 +331,12 @@ def _apply(
     return state, metadata
 
 
-def _snapshot(record: ShadowRecord) -> dict[str, Any]:
-    return {"state": record.state, "metadata": record.metadata, "version": record.version}
+def _snapshot_json(record: ShadowRecord) -> bytes:
+    if record.snapshot_json is None:
+        record.snapshot_json = encode(
+            {"state": record.state, "metadata": record.metadata, "version": record.version}
+        )
+    return record.snapshot_json
 
 
 def _add_token(body: dict[str, Any], token: str | None) -> None:

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 ShadowKey = tuple[str, str | None]
 
 
-@dataclass
+@dataclass(slots=True)
 class ShadowRecord:
     """One shadow as stored. ``state`` and ``metadata`` hold only non-empty ``desired`` /
     ``reported`` sections. A deleted shadow stays as a tombstone (``deleted_at`` set) so that
@@ -24,6 +24,9 @@ class ShadowRecord:
     state: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
     deleted_at: float | None = None
+    #: The encoded ``{"state", "metadata", "version"}`` snapshot, once computed (it is the
+    #: ``current`` of one ``/update/documents`` message and the ``previous`` of the next).
+    snapshot_json: bytes | None = field(default=None, compare=False, repr=False)
 
     @property
     def live(self) -> bool:
