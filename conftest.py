@@ -14,6 +14,8 @@ import os
 import pytest
 from hypothesis import settings
 
+pytest_plugins = ["pytester"]
+
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(

@@ -29,7 +29,8 @@ def update_sequence(count: int, seed: int = 0) -> list[bytes]:
     payloads = []
     for sequence in range(count):
         if rng.random() < 0.1:
-            state = {"desired": {"period": rng.choice([2, 5, 10]), "led": rng.choice(["on", "off"])}}
+            state = {"desired": {"period": rng.choice([2, 5, 10]),
+                                 "led": rng.choice(["on", "off"])}}
         else:
             state = {"reported": {
                 "temperature": round(rng.uniform(15, 30), 2),
