@@ -1,0 +1,292 @@
+"""The simulated Greengrass core: the daemon the Lambdas' IPC client talks to.
+
+It routes messages through the group's subscription table, serves the local Shadow
+(``GGShadowService``) and the secrets manager, invokes Lambdas for each other, and runs
+their containers on the virtual clock. It implements :class:`fakes.ipc_backend.IPCBackend`,
+so the real, unmodified ``greengrasssdk`` inside each Lambda reaches it exactly as it would
+reach a core's daemon.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from fakes.ipc_backend import IPCError
+from fakes.shadow import ShadowService, parse_request_topic
+from harness.clock import Scheduler, VirtualClock
+from harness.functions import Container, FunctionRuntime, Invocation
+from harness.logs import LogBook
+from harness.sysfs import FakeSysfs
+from harness.tasks import current_task
+
+if TYPE_CHECKING:
+    from harness.group import Group
+
+SHADOW_ARN = "arn:aws:lambda:::function:GGShadowService"
+ROUTER_ARN = "arn:aws:lambda:::function:GGRouter"
+SECRETS_ARN = "arn:aws:lambda:::function:GGSecretManager:1"
+SHADOW_SERVICE = "GGShadowService"
+CLOUD = "cloud"
+INHERITED_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "TZ")
+
+Mode = Literal["v1", "v2"]
+
+
+@dataclass(frozen=True)
+class RoutedMessage:
+    """One message that went through the router."""
+
+    time: float  # seconds since the simulation started
+    source: str  # "device:<thing>", "function:<name>", "cloud", "GGShadowService"
+    topic: str
+    payload: bytes
+    targets: tuple[str, ...]  # where it was delivered; empty when nothing subscribes
+
+    def json(self) -> Any:
+        return json.loads(self.payload)
+
+
+def _unqualified(arn: str) -> str:
+    parts = arn.split(":")
+    return ":".join(parts[:7]) if len(parts) > 7 else arn
+
+
+class SimulatedCore:
+    def __init__(
+        self,
+        group: Group,
+        *,
+        code_dir: Path,
+        clock: VirtualClock,
+        scheduler: Scheduler,
+        shadow: ShadowService,
+        sysfs: FakeSysfs,
+        mode: Mode = "v2",
+        seed: int = 0,
+        secrets: dict[str, str] | None = None,
+    ) -> None:
+        if mode not in ("v1", "v2"):
+            raise ValueError(f"mode must be 'v1' or 'v2', not {mode!r}")
+        self.group = group
+        self.clock = clock
+        self.scheduler = scheduler
+        self.shadow = shadow
+        self.sysfs = sysfs
+        self.mode = mode
+        self.secrets = dict(secrets or {})
+        self.logs = LogBook(clock)
+        self.messages: list[RoutedMessage] = []
+        self._random = random.Random(seed)
+        self._invocations: dict[str, Invocation] = {}
+        self.functions = {
+            spec.name: FunctionRuntime(self, spec, code_dir) for spec in group.functions
+        }
+        self._by_arn: dict[str, FunctionRuntime] = {}
+        for function in self.functions.values():
+            self._by_arn[function.arn] = function
+            self._by_arn[_unqualified(function.arn)] = function
+
+    # -- set-up ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        for function in self.functions.values():
+            function.start()
+
+    def shutdown(self) -> None:
+        for function in self.functions.values():
+            function.shutdown()
+
+    def new_id(self) -> str:
+        return str(uuid.UUID(int=self._random.getrandbits(128), version=4))
+
+    def environment_for(self, function: FunctionRuntime, token: str) -> dict[str, str]:
+        """What a Lambda container's environment holds on a core, plus the function's own."""
+        spec = function.spec
+        real = os.environ
+        environment = {name: real[name] for name in INHERITED_VARIABLES if name in real}
+        environment.update({
+            "AWS_REGION": self.group.region,
+            "AWS_DEFAULT_REGION": self.group.region,
+            "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+            "AWS_LAMBDA_FUNCTION_VERSION": spec.version,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
+            "MY_FUNCTION_ARN": function.arn,
+            "SHADOW_FUNCTION_ARN": SHADOW_ARN,
+            "ROUTER_FUNCTION_ARN": ROUTER_ARN,
+            "SECRETS_MANAGER_FUNCTION_ARN": SECRETS_ARN,
+            "GG_DAEMON_PORT": "8000",
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN": token,
+            "CPU_TEMP_PATH": str(self.sysfs.thermal if spec.sys_access
+                                 else self.sysfs.unreadable),
+        })
+        environment.update(spec.environment)
+        return environment
+
+    # -- routing ---------------------------------------------------------------------------
+
+    def route(self, source: str, topic: str, payload: bytes,
+              policy: str = "BestEffort") -> tuple[str, ...]:
+        """Deliver a message to every subscription that matches; return the targets."""
+        matches = [s for s in self.group.subscriptions if s.source == source and s.matches(topic)]
+        targets = tuple(dict.fromkeys(s.target for s in matches))
+        if policy == "AllOrError":
+            full = [t for t in targets if t.startswith("function:")
+                    and self._function(t).queue_is_full()]
+            if full:
+                raise IPCError(429, f"message on {topic} not delivered: queue full for "
+                                    f"{', '.join(full)} (queueFullPolicy AllOrError)")
+        self.messages.append(RoutedMessage(self.clock.elapsed, source, topic, payload, targets))
+        for target in targets:
+            self._deliver(source, target, topic, payload)
+        return targets
+
+    def _function(self, endpoint: str) -> FunctionRuntime:
+        return self.functions[endpoint.split(":", 1)[1]]
+
+    def _deliver(self, source: str, target: str, topic: str, payload: bytes) -> None:
+        if target.startswith("function:"):
+            context = base64.b64encode(json.dumps({"custom": {"subject": topic}}).encode())
+            self._function(target).submit(Invocation(
+                self.new_id(), payload, context.decode(), "Event", source))
+        elif target == SHADOW_SERVICE:
+            if parse_request_topic(topic) is None:
+                self.logs.core("WARN", f"GGShadowService ignores {topic}: not a shadow request")
+                return
+            for reply_topic, reply in self.shadow.handle(topic, payload):
+                self.route(SHADOW_SERVICE, reply_topic, reply)
+        # "cloud" and "device:<thing>" keep what they receive in self.messages
+
+    def delivered_to(self, target: str) -> list[RoutedMessage]:
+        """Messages the router delivered to ``target`` (``cloud``, ``device:<thing>``, ...)."""
+        return [m for m in self.messages if target in m.targets]
+
+    # -- the IPC daemon --------------------------------------------------------------------
+
+    def _caller(self, token: str | None) -> Container:
+        task = current_task()
+        container = getattr(task, "owner", None)
+        if container is None or token != container.token:
+            raise IPCError(403, "invalid authorization token")
+        return container
+
+    def post_work(self, function_arn: str, payload: bytes, client_context: str | None,
+                  invocation_type: str, auth_token: str | None) -> str:
+        caller = self._caller(auth_token)
+        if invocation_type not in ("RequestResponse", "Event"):
+            raise IPCError(400, f"invalid invocation type {invocation_type}")
+        custom = _custom(client_context)
+        if _unqualified(function_arn) == ROUTER_ARN:
+            return self._publish(caller, custom, payload)
+        if _unqualified(function_arn) == SHADOW_ARN:
+            return self._answer(self._shadow_request(custom, payload))
+        if _unqualified(function_arn) == _unqualified(SECRETS_ARN):
+            return self._answer(self._secret(payload))
+        target = self._by_arn.get(function_arn)
+        if target is None:
+            raise IPCError(404, f"Function not found: {function_arn}")
+        invocation = Invocation(self.new_id(), payload, client_context, invocation_type,
+                                f"function:{caller.function.spec.name}")
+        if not target.submit(invocation):
+            raise IPCError(429, f"Function {target.arn} queue is full")
+        if invocation_type == "RequestResponse":
+            self._invocations[invocation.id] = invocation
+        return invocation.id
+
+    def get_work_result(self, function_arn: str, invocation_id: str,
+                        auth_token: str | None) -> tuple[bytes, str | None]:
+        self._caller(auth_token)
+        invocation = self._invocations.get(invocation_id)
+        if invocation is None:
+            raise IPCError(404, f"No invocation {invocation_id} of {function_arn}")
+        task = current_task()
+        while not invocation.done:
+            assert task is not None  # _caller found a container, so a task runs
+            invocation.waiters.append(task)
+            task.block()
+        del self._invocations[invocation_id]
+        assert invocation.result is not None
+        return invocation.result
+
+    def get_work(self, function_arn: str, auth_token: str | None) -> tuple[str, bytes, str | None]:
+        raise IPCError(400, "the simulated core hands work to its containers itself")
+
+    def post_work_result(self, function_arn: str, invocation_id: str, payload: bytes,
+                         auth_token: str | None) -> None:
+        raise IPCError(400, "the simulated core collects results from its containers itself")
+
+    def post_handler_err(self, function_arn: str, invocation_id: str, handler_err: str,
+                         auth_token: str | None) -> None:
+        raise IPCError(400, "the simulated core collects errors from its containers itself")
+
+    # -- system functions ------------------------------------------------------------------
+
+    def _answer(self, payload: bytes, error: str | None = None) -> str:
+        invocation = Invocation(self.new_id(), b"", None, "RequestResponse", "core",
+                                result=(payload, error))
+        self._invocations[invocation.id] = invocation
+        return invocation.id
+
+    def _publish(self, caller: Container, custom: dict[str, Any], payload: bytes) -> str:
+        topic = custom.get("subject", "")
+        source_arn = caller.function.arn
+        policy = custom.get("queueFullPolicy") or "BestEffort"
+        targets = self.route(f"function:{caller.function.spec.name}", topic, payload, policy)
+        if not targets:
+            if self.mode == "v2":
+                message = (f"No subscription exists for the source {source_arn} and subject "
+                           f"{topic}. Deploy and configure aws.greengrass.LegacySubscriptionRouter"
+                           " component to support publishing from Lambdas.")
+                self.logs.core("ERROR", message)
+                raise IPCError(400, message)
+            # Greengrass V1 accepts the publish and drops the message (field reports show
+            # the Lambda's log claiming success); the core's log says why.
+            self.logs.core("WARN", f"No subscription matches source {source_arn} and subject "
+                                   f"{topic}; message dropped")
+        return self.new_id()
+
+    def _shadow_request(self, custom: dict[str, Any], payload: bytes) -> bytes:
+        topic = custom.get("subject", "")
+        if parse_request_topic(topic) is None:
+            raise IPCError(400, f"not a shadow request subject: {topic!r}")
+        replies = self.shadow.handle(topic, payload)
+        for reply_topic, reply in replies:
+            self.route(SHADOW_SERVICE, reply_topic, reply)
+        return replies[0][1]
+
+    def _secret(self, payload: bytes) -> bytes:
+        request = json.loads(payload or b"{}")
+        secret_id = request.get("SecretId", "")
+        declared = {s.name: s for s in self.group.secrets}
+        name = next((n for n, s in declared.items() if secret_id in (n, s.arn)), None)
+        if name is None or name not in self.secrets:
+            return json.dumps({
+                "code": 404, "message": f"Secrets Manager can't find the specified secret."
+                                        f" ({secret_id})"}).encode()
+        arn = declared[name].arn or (f"arn:aws:secretsmanager:{self.group.region}:"
+                                     f"{self.group.account}:secret:{name}")
+        return json.dumps({
+            "ARN": arn,
+            "Name": name,
+            "VersionId": request.get("VersionId") or "simulated-version-1",
+            "SecretString": self.secrets[name],
+            "VersionStages": [request.get("VersionStage") or "AWSCURRENT"],
+            "CreatedDate": datetime.fromtimestamp(self.clock.epoch, UTC).isoformat(),
+        }).encode()
+
+
+def _custom(client_context: str | None) -> dict[str, Any]:
+    if not client_context:
+        return {}
+    try:
+        document = json.loads(base64.b64decode(client_context))
+    except ValueError as error:
+        raise IPCError(400, f"client context is not base64 JSON: {error}") from None
+    return document.get("custom") or {}

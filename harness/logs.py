@@ -1,0 +1,77 @@
+"""Logs kept the way a Greengrass core keeps them: one log per user Lambda, and the core's.
+
+User Lambda logs on a core live in ``/greengrass/ggc/var/log/user/<region>/<account>/
+<function>.log`` with lines like ``[2026-01-01T00:00:05.000Z][INFO]-republish.py:42,text``.
+Here every ``logging`` record emitted by Lambda code (its own loggers, the SDK's, the IPC
+client's) lands in that function's log, stamped with virtual time.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from harness.tasks import current_task
+
+if TYPE_CHECKING:
+    from harness.clock import VirtualClock
+    from harness.functions import Container, FunctionRuntime
+
+
+@dataclass(frozen=True)
+class LogLine:
+    time: float  # epoch seconds (virtual)
+    level: str
+    source: str  # "republish.py:42", or "" for the core's own lines
+    message: str
+
+    def __str__(self) -> str:
+        stamp = datetime.fromtimestamp(self.time, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+        where = f"{self.source}," if self.source else ""
+        return f"[{stamp}Z][{self.level}]-{where}{self.message}"
+
+
+class LogBook(logging.Handler):
+    """Collects Lambda logs per function and the core's own log."""
+
+    def __init__(self, clock: VirtualClock) -> None:
+        super().__init__(level=logging.INFO)
+        self.clock = clock
+        self.functions: dict[str, list[LogLine]] = {}
+        self.core_lines: list[LogLine] = []
+
+    # -- the logging.Handler side ---------------------------------------------------------
+
+    def emit(self, record: logging.LogRecord) -> None:
+        task = current_task()
+        container = getattr(task, "owner", None)
+        if container is None:
+            return
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string in Lambda code: keep what we can
+            message = f"{record.msg!r} {record.args!r}"
+        if record.exc_info:
+            message += "\n" + "".join(traceback.format_exception(*record.exc_info)).rstrip()
+        line = LogLine(self.clock.time(), record.levelname,
+                       f"{record.filename}:{record.lineno}", message)
+        self.functions.setdefault(container.function.spec.name, []).append(line)
+
+    # -- lines the core writes ------------------------------------------------------------
+
+    def function(self, function: FunctionRuntime, level: str, message: str) -> None:
+        line = LogLine(self.clock.time(), level, "", message)
+        self.functions.setdefault(function.spec.name, []).append(line)
+
+    def runtime_error(self, container: Container, error: BaseException, what: str) -> None:
+        text = "".join(traceback.format_exception(error)).rstrip()
+        self.function(container.function, "ERROR", f"{what}:\n{text}")
+
+    def core(self, level: str, message: str) -> None:
+        self.core_lines.append(LogLine(self.clock.time(), level, "", message))
+
+    def lines(self, function: str) -> list[LogLine]:
+        return list(self.functions.get(function, []))
