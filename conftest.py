@@ -14,7 +14,7 @@ import os
 import pytest
 from hypothesis import settings
 
-pytest_plugins = ["pytester"]
+pytest_plugins = ["pytester"]  # harness.pytest_plugin comes in through its entry point
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -66,8 +66,9 @@ class Container:
 
     _numbers = itertools.count(1)
 
-    def __init__(self, function: FunctionRuntime) -> None:
+    def __init__(self, function: FunctionRuntime, first: Invocation | None = None) -> None:
         self.function = function
+        self.first = first  # the invocation this container was started for
         self.core = function.core
         self.number = next(self._numbers)
         self.token = f"container-token-{self.number}"
@@ -76,7 +77,7 @@ class Container:
         self.modules: dict[str, ModuleType] = {}
         self._saved: dict[str, ModuleType | None] = {}
         self._entered_size = 0
-        self._imported = False
+        self._entered = False
         self.idle_timer: Any = None
         name = f"{function.spec.name}#{self.number}"
         self.task = Task(self.core.scheduler, name, self._main, self._enter, self._leave)
@@ -94,8 +95,9 @@ class Container:
     def _enter(self) -> None:
         self.core.sysfs.refresh(self.core.clock)
         modules = sys.modules
-        if not self._imported:
-            # a fresh import: nothing of another copy may be found in sys.modules
+        if not self._entered:
+            # the first stretch imports afresh: no other copy may be found in sys.modules
+            self._entered = True
             self._saved = {name: modules.pop(name) for name, module in list(modules.items())
                            if self._private(name, module)}
         else:
@@ -105,7 +107,7 @@ class Container:
 
     def _leave(self) -> None:
         modules = sys.modules
-        if not self._imported or len(modules) != self._entered_size:
+        if len(modules) != self._entered_size or not self.modules:
             self.modules.update((name, module) for name, module in list(modules.items())
                                 if self._private(name, module))
         for name in self.modules:
@@ -129,7 +131,7 @@ class Container:
             self.function.container_failed(self, error)
             return
         while True:
-            invocation = self.function.next_work(self)
+            invocation, self.first = self.first or self.function.next_work(self), None
             if invocation is None:
                 invocation = self.task.block()  # idle until the function hands us work
             self._invoke(handler, invocation)
@@ -138,10 +140,7 @@ class Container:
         spec = self.function.spec
         module_name, _, handler_name = spec.handler.rpartition(".")
         self.function.stats.cold_starts += 1
-        try:
-            module = importlib.import_module(module_name)
-        finally:
-            self._imported = True
+        module = importlib.import_module(module_name)
         self.state = "idle"
         return getattr(module, handler_name)
 
@@ -214,8 +213,8 @@ class FunctionRuntime:
         if self.spec.pinned:
             self._new_container()
 
-    def _new_container(self) -> Container:
-        container = Container(self)
+    def _new_container(self, first: Invocation | None = None) -> Container:
+        container = Container(self, first)
         self.containers.append(container)
         container.task.start()
         return container
@@ -235,20 +234,22 @@ class FunctionRuntime:
             )
             return False
         self.queue.append(invocation)
-        self.core.scheduler.call_soon(self._dispatch)
+        self._dispatch()
         return True
 
     def _dispatch(self) -> None:
+        """Hand queued invocations to idle containers, then to new ones while allowed. A
+        handed-out invocation leaves the queue at once, so the queue holds only waiting work."""
         while self.queue and self.idle:
             container = self.idle.popleft()
             if container.idle_timer is not None:
                 container.idle_timer.cancel()
                 container.idle_timer = None
-            container.task.resume(self.queue.popleft())
-        starting = sum(1 for c in self.containers if c.state == "starting")
-        while len(self.queue) > starting and len(self.containers) < self.instance_limit:
-            self._new_container()
-            starting += 1
+            container.state = "busy"
+            invocation = self.queue.popleft()
+            self.core.scheduler.call_soon(lambda c=container, i=invocation: c.task.resume(i))
+        while self.queue and len(self.containers) < self.instance_limit:
+            self._new_container(first=self.queue.popleft())
 
     def next_work(self, container: Container) -> Invocation | None:
         """Called by a container that is free: its next invocation, or ``None`` (it idles)."""
@@ -270,9 +271,8 @@ class FunctionRuntime:
         """A container died starting: the invocation it was started for fails with it."""
         self._forget(container)
         container.state = "dead"
-        if self.queue and not self.spec.pinned:
-            invocation = self.queue.popleft()
-            self.finish(invocation, (json.dumps({
+        if container.first is not None:
+            self.finish(container.first, (json.dumps({
                 "errorMessage": str(error), "errorType": type(error).__name__,
             }).encode(), "Unhandled"))
             self.core.scheduler.call_soon(self._dispatch)

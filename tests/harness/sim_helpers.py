@@ -1,0 +1,26 @@
+"""Small groups with inline Lambda modules, for simulator tests."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harness.simulation import Simulation
+
+
+def write_group(folder: Path, group: dict[str, Any], modules: dict[str, str]) -> Path:
+    """Write ``group.yaml`` and one ``<name>.py`` per module into ``folder``."""
+    group = {"name": "test-group", "core": {"thing": "test-core"}, **group}
+    path = folder / "group.yaml"
+    path.write_text(yaml.safe_dump(group, sort_keys=False))
+    for name, source in modules.items():
+        (folder / f"{name}.py").write_text(textwrap.dedent(source))
+    return path
+
+
+def simulate(folder: Path, group: dict[str, Any], modules: dict[str, str],
+             **options: Any) -> Simulation:
+    return Simulation.from_group(write_group(folder, group, modules), **options)
