@@ -11,7 +11,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 #: 2026-01-01T00:00:00Z, where simulations start unless told otherwise.
 DEFAULT_EPOCH = 1_767_225_600.0
@@ -40,14 +40,13 @@ class VirtualClock:
         self.elapsed = elapsed
 
 
-@dataclass(order=True)
+@dataclass(slots=True)
 class Timer:
     """A scheduled callback; :meth:`cancel` keeps it from running."""
 
     when: float
-    order: int
-    callback: Callable[[], None] = field(compare=False)
-    cancelled: bool = field(default=False, compare=False)
+    callback: Callable[[], None]
+    cancelled: bool = False
 
     def cancel(self) -> None:
         self.cancelled = True
@@ -58,14 +57,14 @@ class Scheduler:
 
     def __init__(self, clock: VirtualClock) -> None:
         self.clock = clock
-        self._queue: list[Timer] = []
+        self._queue: list[tuple[float, int, Timer]] = []  # (when, order, timer)
         self._order = itertools.count()
         self.callbacks_run = 0
 
     def call_at(self, when: float, callback: Callable[[], None]) -> Timer:
         """Run ``callback`` when the clock reaches ``when`` (seconds since the start)."""
-        timer = Timer(max(when, self.clock.elapsed), next(self._order), callback)
-        heapq.heappush(self._queue, timer)
+        timer = Timer(max(when, self.clock.elapsed), callback)
+        heapq.heappush(self._queue, (timer.when, next(self._order), timer))
         return timer
 
     def call_later(self, delay: float, callback: Callable[[], None]) -> Timer:
@@ -75,9 +74,9 @@ class Scheduler:
         return self.call_at(self.clock.elapsed, callback)
 
     def next_time(self) -> float | None:
-        while self._queue and self._queue[0].cancelled:
+        while self._queue and self._queue[0][2].cancelled:
             heapq.heappop(self._queue)
-        return self._queue[0].when if self._queue else None
+        return self._queue[0][0] if self._queue else None
 
     def run_until(self, end: float) -> None:
         """Run every callback due up to ``end``, then leave the clock at ``end``."""
@@ -85,7 +84,7 @@ class Scheduler:
             when = self.next_time()
             if when is None or when > end:
                 break
-            timer = heapq.heappop(self._queue)
+            timer = heapq.heappop(self._queue)[2]
             self.clock.advance_to(timer.when)
             self.callbacks_run += 1
             timer.callback()

@@ -13,7 +13,6 @@ import base64
 import json
 import os
 import random
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -105,7 +104,9 @@ class SimulatedCore:
             function.shutdown()
 
     def new_id(self) -> str:
-        return str(uuid.UUID(int=self._random.getrandbits(128), version=4))
+        """An invocation id shaped like the core's (a UUID), drawn from the seeded RNG."""
+        digits = f"{self._random.getrandbits(128):032x}"
+        return f"{digits[:8]}-{digits[8:12]}-4{digits[13:16]}-{digits[16:20]}-{digits[20:]}"
 
     def environment_for(self, function: FunctionRuntime, token: str) -> dict[str, str]:
         """What a Lambda container's environment holds on a core, plus the function's own."""

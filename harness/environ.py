@@ -41,6 +41,12 @@ class EnvironProxy(MutableMapping[str, str]):
     def __len__(self) -> int:
         return len(self._target())
 
+    def get(self, key: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        return self._target().get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._target()
+
     def copy(self) -> dict[str, str]:
         return dict(self._target())
 

@@ -61,6 +61,62 @@ class FunctionStats:
     cold_starts: int = 0
 
 
+class ModuleSwitch:
+    """Whose copies of the private modules ``sys.modules`` holds.
+
+    Each container imports its own copies; when another container runs, its copies go in.
+    Switching costs time, so copies stay in place between stretches: outside containers,
+    ``sys.modules`` holds the last container's copies until :meth:`restore` (on close) puts
+    back what was there before the simulation.
+    """
+
+    def __init__(self) -> None:
+        self.installed: Container | None = None
+        self._originals: dict[str, ModuleType | None] = {}
+
+    def _take(self, name: str) -> None:
+        if name not in self._originals:
+            self._originals[name] = sys.modules.get(name)
+
+    def start_fresh(self, container: Container) -> None:
+        """Clear the way for a container's first import: no other copy may be found."""
+        modules = sys.modules
+        for name, module in list(modules.items()):
+            if container._private(name, module):
+                self._take(name)
+                del modules[name]
+        self.installed = container
+
+    def imported(self, name: str) -> None:
+        """A container imported ``name``, which sys.modules did not hold before."""
+        self._originals.setdefault(name, None)
+
+    def install(self, container: Container) -> None:
+        modules = sys.modules
+        previous = self.installed
+        if previous is not None:
+            for name in previous.modules.keys() - container.modules.keys():
+                self._put_back(name)
+        modules.update(container.modules)  # their originals were noted on first import
+        self.installed = container
+
+    def _put_back(self, name: str) -> None:
+        original = self._originals.get(name)
+        if original is None:
+            sys.modules.pop(name, None)
+        else:
+            sys.modules[name] = original
+
+    def restore(self) -> None:
+        for name in self._originals:
+            self._put_back(name)
+        self._originals.clear()
+        self.installed = None
+
+
+MODULES = ModuleSwitch()
+
+
 class Container:
     """One Lambda container: a task that imports the module, then takes invocations."""
 
@@ -75,7 +131,6 @@ class Container:
         self.state = "starting"
         self.current: Invocation | None = None
         self.modules: dict[str, ModuleType] = {}
-        self._saved: dict[str, ModuleType | None] = {}
         self._entered_size = 0
         self._entered = False
         self.idle_timer: Any = None
@@ -94,32 +149,19 @@ class Container:
 
     def _enter(self) -> None:
         self.core.sysfs.refresh(self.core.clock)
-        modules = sys.modules
         if not self._entered:
-            # the first stretch imports afresh: no other copy may be found in sys.modules
             self._entered = True
-            self._saved = {name: modules.pop(name) for name, module in list(modules.items())
-                           if self._private(name, module)}
-        else:
-            self._saved = {name: modules.get(name) for name in self.modules}
-            modules.update(self.modules)
-        self._entered_size = len(modules)
+            MODULES.start_fresh(self)
+        elif MODULES.installed is not self:
+            MODULES.install(self)
+        self._entered_size = len(sys.modules)
 
     def _leave(self) -> None:
-        modules = sys.modules
-        if len(modules) != self._entered_size or not self.modules:
-            self.modules.update((name, module) for name, module in list(modules.items())
-                                if self._private(name, module))
-        for name in self.modules:
-            previous = self._saved.get(name)
-            if previous is None:
-                modules.pop(name, None)
-            else:
-                modules[name] = previous
-        for name, previous in self._saved.items():
-            if name not in self.modules and previous is not None:
-                modules[name] = previous
-        self._saved = {}
+        if len(sys.modules) != self._entered_size:  # the stretch imported something
+            for name, module in list(sys.modules.items()):
+                if self._private(name, module) and name not in self.modules:
+                    self.modules[name] = module
+                    MODULES.imported(name)
 
     # -- the container's life --------------------------------------------------------------
 

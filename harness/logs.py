@@ -40,31 +40,22 @@ class LogBook(logging.Handler):
     def __init__(self, clock: VirtualClock) -> None:
         super().__init__(level=logging.INFO)
         self.clock = clock
-        self.functions: dict[str, list[LogLine]] = {}
         self.core_lines: list[LogLine] = []
+        self._records: dict[str, list[tuple[float, logging.LogRecord | LogLine]]] = {}
 
     # -- the logging.Handler side ---------------------------------------------------------
 
     def emit(self, record: logging.LogRecord) -> None:
-        task = current_task()
-        container = getattr(task, "owner", None)
-        if container is None:
-            return
-        try:
-            message = record.getMessage()
-        except Exception:  # a bad format string in Lambda code: keep what we can
-            message = f"{record.msg!r} {record.args!r}"
-        if record.exc_info:
-            message += "\n" + "".join(traceback.format_exception(*record.exc_info)).rstrip()
-        line = LogLine(self.clock.time(), record.levelname,
-                       f"{record.filename}:{record.lineno}", message)
-        self.functions.setdefault(container.function.spec.name, []).append(line)
+        container = getattr(current_task(), "owner", None)
+        if container is not None:  # kept as is; formatted when read
+            self._records.setdefault(container.function.spec.name, []).append(
+                (self.clock.time(), record))
 
     # -- lines the core writes ------------------------------------------------------------
 
     def function(self, function: FunctionRuntime, level: str, message: str) -> None:
         line = LogLine(self.clock.time(), level, "", message)
-        self.functions.setdefault(function.spec.name, []).append(line)
+        self._records.setdefault(function.spec.name, []).append((line.time, line))
 
     def runtime_error(self, container: Container, error: BaseException, what: str) -> None:
         text = "".join(traceback.format_exception(error)).rstrip()
@@ -74,4 +65,16 @@ class LogBook(logging.Handler):
         self.core_lines.append(LogLine(self.clock.time(), level, "", message))
 
     def lines(self, function: str) -> list[LogLine]:
-        return list(self.functions.get(function, []))
+        return [_line(when, entry) for when, entry in self._records.get(function, [])]
+
+
+def _line(when: float, entry: logging.LogRecord | LogLine) -> LogLine:
+    if isinstance(entry, LogLine):
+        return entry
+    try:
+        message = entry.getMessage()
+    except Exception:  # a bad format string in Lambda code: keep what we can
+        message = f"{entry.msg!r} {entry.args!r}"
+    if entry.exc_info:
+        message += "\n" + "".join(traceback.format_exception(*entry.exc_info)).rstrip()
+    return LogLine(when, entry.levelname, f"{entry.filename}:{entry.lineno}", message)

@@ -28,6 +28,7 @@ from fakes.shadow import ShadowService
 from harness.clock import DEFAULT_EPOCH, Scheduler, VirtualClock
 from harness.core import Mode, RoutedMessage, SimulatedCore
 from harness.environ import install_environ_proxy, uninstall_environ_proxy
+from harness.functions import MODULES
 from harness.group import Group, load_group
 from harness.sysfs import CpuTemperature, FakeSysfs
 from harness.tasks import install_virtual_time, uninstall_virtual_time
@@ -104,6 +105,7 @@ class Simulation:
         try:
             self.core.shutdown()
         finally:
+            MODULES.restore()
             for entry in self._paths:
                 if entry in sys.path:
                     sys.path.remove(entry)

@@ -26,12 +26,17 @@ class FakeSysfs:
         self.unreadable = self.root / "no-access" / "thermal_zone0" / "temp"
         self.cpu_temperature: CpuTemperature = cpu_temperature
         self._written: int | None = None
+        self._refreshed_at: float | None = None
 
     def set_cpu_temperature(self, celsius: CpuTemperature) -> None:
         """A constant, a function of elapsed seconds, or ``None`` (no sensor: no file)."""
         self.cpu_temperature = celsius
+        self._refreshed_at = None
 
     def refresh(self, clock: VirtualClock) -> None:
+        if clock.elapsed == self._refreshed_at:
+            return  # up to date for this instant
+        self._refreshed_at = clock.elapsed
         source = self.cpu_temperature
         celsius = source(clock.elapsed) if callable(source) else source
         if celsius is None:

@@ -79,7 +79,16 @@ class Task:
 
     def resume(self, value: Any = None) -> None:
         """Run the task until it blocks or ends."""
-        self._switch(lambda: self._greenlet.switch(value))
+        if self.finished:
+            return
+        self._greenlet.parent = greenlet.getcurrent()
+        if self.on_enter:
+            self.on_enter()
+        try:
+            self._greenlet.switch(value)
+        finally:
+            if self.on_leave:
+                self.on_leave()
 
     def throw(self, error: BaseException) -> None:
         """Raise ``error`` inside the task where it is blocked, and let it unwind."""
@@ -89,16 +98,11 @@ class Task:
             self.finished = True
             _tasks.pop(self._greenlet, None)
             return
-        self._switch(lambda: self._greenlet.throw(error))
-
-    def _switch(self, go: Callable[[], Any]) -> None:
-        if self.finished:
-            return
         self._greenlet.parent = greenlet.getcurrent()
         if self.on_enter:
             self.on_enter()
         try:
-            go()
+            self._greenlet.throw(error)
         finally:
             if self.on_leave:
                 self.on_leave()
