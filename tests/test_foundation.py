@@ -58,8 +58,16 @@ def test_shadow_tour_walks_through_the_rules() -> None:
     assert text.count("/update/delta ") == 1  # one desired change, then reported caught up
 
 
-def test_cli_demo_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["demo"]) == 0
+def test_cli_demo_simulates_and_summarises(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["demo", "--hours", "0.25"]) == 0
+    out = capsys.readouterr().out
+    assert "Simulated 0.25 h of the weather station" in out
+    assert "180 completed, 0 errors, 0 timeouts, 0 dropped" in out
+    assert out.split("shadow version")[1].split()[0] == "180"
+
+
+def test_cli_shadow_tour(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["shadow-tour"]) == 0
     assert "final version 6" in capsys.readouterr().out
 
 

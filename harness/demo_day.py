@@ -1,0 +1,121 @@
+"""The main job: one simulated day of the weather station on the simulated core.
+
+A stand-in for the device program publishes a BME680 reading every 5 s on
+``bme680/readings`` (a day's temperature, humidity and pressure curves with seeded noise, and
+now and then a failed read with null values, as a flaky sensor gives). The real republish and
+hello_world Lambdas run on the simulated core; at the end a short summary says what happened.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.simulation import DEFAULT_GROUP, Simulation
+
+SENSOR = "bme680-sensor"
+TOPIC = "bme680/readings"
+THING = "weather-station"
+
+
+def reading(sequence: int, elapsed: float, rng: random.Random,
+            cpu_temperature: float = 45.0) -> dict[str, Any]:
+    """What the device sends at ``elapsed`` seconds into the day (hour 0 = midnight).
+
+    The BME680 sits next to the Pi's CPU and reads halfway between the air and the CPU,
+    which is what republish's ``2 * temperature - cpu`` compensation undoes."""
+    if rng.random() < 0.002:  # a failed read: the device reports nulls and "Fail"
+        return {"sequence": sequence, "temperature": None, "pressure": None,
+                "humidity": None, "message": "Fail"}
+    day = 2 * math.pi * (elapsed / 86_400)
+    air = 14 + 6 * math.sin(day - math.pi / 2) + rng.gauss(0, 0.2)
+    temperature = (air + cpu_temperature) / 2
+    humidity = 65 - 15 * math.sin(day - math.pi / 2) + rng.gauss(0, 1)
+    pressure = 1012 + 3 * math.sin(day / 2) + rng.gauss(0, 0.3)
+    return {"sequence": sequence, "temperature": round(temperature, 2),
+            "pressure": round(pressure, 2), "humidity": round(min(max(humidity, 0), 100), 2),
+            "message": "Success"}
+
+
+@dataclass
+class DaySummary:
+    hours: float
+    readings: int
+    completed: int
+    errors: int
+    timeouts: int
+    dropped: int
+    failed_readings: int
+    shadow_version: int
+    reported: dict[str, Any]
+    hello_messages: int
+    wall_seconds: float
+
+    @property
+    def speedup(self) -> float:
+        return self.hours * 3600 / self.wall_seconds
+
+    def lines(self) -> list[str]:
+        r = self.reported
+        return [
+            f"Simulated {self.hours:g} h of the weather station in {self.wall_seconds:.1f} s "
+            f"of wall time ({self.speedup:,.0f} x real time)",
+            f"  readings published      {self.readings:>8,}",
+            f"  republish invocations   {self.completed:>8,} completed, {self.errors} errors, "
+            f"{self.timeouts} timeouts, {self.dropped} dropped (queue full)",
+            f"  failed sensor readings  {self.failed_readings:>8,} reported as message Fail; "
+            "good values kept",
+            f"  shadow version          {self.shadow_version:>8,}",
+            f"  last reported           {_num(r.get('temperature'))} C (compensated), "
+            f"{_num(r.get('humidity'))} %RH, {_num(r.get('pressure'))} hPa, "
+            f"sequence {r.get('sequence')}",
+            f"  hello/world to cloud    {self.hello_messages:>8,}",
+        ]
+
+
+def simulate_day(hours: float = 24, period: float = 5, seed: int = 0,
+                 group: str | Path = DEFAULT_GROUP,
+                 progress: Callable[[float], None] | None = None) -> DaySummary:
+    rng = random.Random(seed)
+    started = time.perf_counter()
+    with Simulation.from_group(group, seed=seed) as sim:
+        count = int(hours * 3600 / period)
+        state = {"sequence": 0}
+
+        def publish() -> None:
+            if state["sequence"] >= count:
+                return
+            state["sequence"] += 1
+            sim.publish(SENSOR, TOPIC, reading(state["sequence"], sim.now, rng))
+            sim.scheduler.call_later(period, publish)
+
+        sim.scheduler.call_soon(publish)
+        step = 3600.0
+        while sim.now < hours * 3600:
+            sim.run(min(step, hours * 3600 - sim.now))
+            if progress:
+                progress(sim.now)
+        sim.run(60)  # let the last readings finish
+        stats = sim.stats("republish")
+        failed = sum(
+            1 for m in sim.messages(f"$aws/things/{THING}/shadow/update/accepted")
+            if json.loads(m.payload)["state"].get("reported", {}).get("message") == "Fail"
+        )
+        shadow = sim.shadow(THING) or {"version": 0, "state": {}}
+        return DaySummary(
+            hours=hours, readings=count, completed=stats.completed, errors=stats.errors,
+            timeouts=stats.timeouts, dropped=stats.dropped_queue_full, failed_readings=failed,
+            shadow_version=shadow["version"], reported=shadow["state"].get("reported", {}),
+            hello_messages=len(sim.messages("hello/world")),
+            wall_seconds=time.perf_counter() - started,
+        )
+
+
+def _num(value: Any) -> str:
+    return f"{value:.2f}" if isinstance(value, (int, float)) else str(value)
