@@ -14,7 +14,6 @@ import json
 import os
 import random
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -189,7 +188,7 @@ class SimulatedCore:
         if _unqualified(function_arn) == SHADOW_ARN:
             return self._answer(self._shadow_request(custom, payload))
         if _unqualified(function_arn) == _unqualified(SECRETS_ARN):
-            return self._answer(self._secret(payload))
+            return self._answer(self._secret(caller, payload))
         target = self._by_arn.get(function_arn)
         if target is None:
             raise IPCError(404, f"Function not found: {function_arn}")
@@ -262,24 +261,31 @@ class SimulatedCore:
             self.route(SHADOW_SERVICE, reply_topic, reply)
         return replies[0][1]
 
-    def _secret(self, payload: bytes) -> bytes:
+    def _secret(self, caller: Container, payload: bytes) -> bytes:
+        """The core's secrets manager: group secrets the calling function has access to,
+        with values from the simulation (``secrets={name: value}``). Answers in the shape
+        greengrasssdk's SecretsManager client reads (errors as ``Status``/``Message``,
+        ``CreatedDate`` in epoch milliseconds)."""
         request = json.loads(payload or b"{}")
         secret_id = request.get("SecretId", "")
         declared = {s.name: s for s in self.group.secrets}
         name = next((n for n, s in declared.items() if secret_id in (n, s.arn)), None)
         if name is None or name not in self.secrets:
-            return json.dumps({
-                "code": 404, "message": f"Secrets Manager can't find the specified secret."
-                                        f" ({secret_id})"}).encode()
+            return json.dumps({"Status": 404, "Message": "Secrets Manager can't find the "
+                               f"specified secret: {secret_id}"}).encode()
+        if name not in caller.function.spec.secrets:
+            return json.dumps({"Status": 403, "Message": f"{caller.function.arn} has no "
+                               f"access to secret {name} (add it to the function's secrets)"
+                               }).encode()
         arn = declared[name].arn or (f"arn:aws:secretsmanager:{self.group.region}:"
                                      f"{self.group.account}:secret:{name}")
         return json.dumps({
             "ARN": arn,
             "Name": name,
-            "VersionId": request.get("VersionId") or "simulated-version-1",
+            "VersionId": "simulated-version-1",
             "SecretString": self.secrets[name],
             "VersionStages": [request.get("VersionStage") or "AWSCURRENT"],
-            "CreatedDate": datetime.fromtimestamp(self.clock.epoch, UTC).isoformat(),
+            "CreatedDate": int(self.clock.epoch * 1000),
         }).encode()
 
 

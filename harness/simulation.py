@@ -161,6 +161,22 @@ class Simulation:
         self.group.function(function)
         return [str(line) for line in self.core.logs.lines(function)]
 
+    def write_logs(self, root: str | Path) -> list[Path]:
+        """Write each function's log where a core keeps it, below ``root``:
+        ``<root>/user/<region>/<account>/<function>.log``, and the core's own
+        ``<root>/system/runtime.log``. Returns the files written."""
+        root = Path(root)
+        written = []
+        for function in self.core.functions:
+            path = root / "user" / self.group.region / self.group.account / f"{function}.log"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("".join(line + "\n" for line in self.logs(function)))
+            written.append(path)
+        system = root / "system" / "runtime.log"
+        system.parent.mkdir(parents=True, exist_ok=True)
+        system.write_text("".join(line + "\n" for line in self.core_log()))
+        return [*written, system]
+
     def core_log(self) -> list[str]:
         return [str(line) for line in self.core.logs.core_lines]
 

@@ -356,3 +356,50 @@ def test_closing_restores_the_process(tmp_path):
     assert str(tmp_path) not in sys.path
     with pytest.raises(RuntimeError, match="No IPC backend"):
         ipc_backend.current_backend()
+
+
+SECRET_READER = """
+import greengrasssdk
+from greengrasssdk.SecretsManager import SecretsManagerError
+secrets = greengrasssdk.client("secretsmanager")
+iot = greengrasssdk.client("iot-data")
+
+def function_handler(event, context):
+    try:
+        value = secrets.get_secret_value(SecretId=event["id"])
+        text = value["SecretString"] + " " + value["CreatedDate"].isoformat()
+    except SecretsManagerError as error:
+        text = str(error)
+    iot.publish(topic="out/echo", payload=text)
+"""
+
+
+@pytest.mark.parametrize(("secret_id", "granted", "expected"), [
+    ("api-key", True, "s3cret 20"),
+    ("api-key", False, "error code 403"),
+    ("other", True, "error code 404"),
+])
+def test_secrets_reach_functions_that_declare_them(tmp_path, secret_id, granted, expected):
+    group = echo_group(secrets=["api-key"] if granted else [])
+    group["secrets"] = [{"name": "api-key"}]
+    with simulate(tmp_path, group, {"echo_fn": SECRET_READER},
+                  secrets={"api-key": "s3cret"}) as sim:
+        sim.publish("sensor", "in/x", {"id": secret_id})
+        sim.run(1)
+        assert expected in sim.messages("out/echo")[-1].payload.decode()
+
+
+def test_logs_are_written_where_a_core_keeps_them(echo, tmp_path):
+    echo.publish("sensor", "in/x", {"v": 1})
+    echo.run(3)
+    files = echo.write_logs(tmp_path / "log")
+    user_log = tmp_path / "log" / "user" / "us-east-1" / "123456789012" / "echo.log"
+    assert user_log in files
+    assert user_log.read_text().splitlines() == echo.logs("echo")
+    assert (tmp_path / "log" / "system" / "runtime.log").exists()
+
+
+def test_the_package_exports_the_entry_point():
+    import harness
+
+    assert harness.Simulation is Simulation
