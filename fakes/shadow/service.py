@@ -26,6 +26,8 @@ from fakes.shadow.store import MemoryStore, ShadowKey, ShadowRecord, ShadowStore
 from fakes.shadow.topics import ShadowTopic, parse_request_topic, request_topic
 
 Message = tuple[str, bytes]
+#: What an operation did: accepted or not, and the messages it published (reply first).
+Result = tuple[bool, tuple[Message, ...]]
 Payload = bytes | str | dict[str, Any] | None
 
 
@@ -98,7 +100,7 @@ class ShadowService:
                 f"{topic!r} is not a shadow request topic"
                 " ($aws/things/<thing>/shadow[/name/<shadow>]/get|update|delete)"
             )
-        return list(self._dispatch(parsed, payload).messages)
+        return list(self._dispatch(parsed, payload)[1])
 
     # -- operations ----------------------------------------------------------------------
 
@@ -110,7 +112,8 @@ class ShadowService:
         if parsed is None or (parsed.thing, parsed.shadow) != (thing, shadow):
             # Names holding '/' cannot be carried by a topic; check them all the same.
             parsed = ShadowTopic(thing, shadow, operation)
-        return self._dispatch(parsed, _as_bytes(payload))
+        accepted, messages = self._dispatch(parsed, _as_bytes(payload))
+        return Outcome(parsed, accepted, messages)
 
     def update(self, thing: str, payload: Payload, shadow: str | None = None) -> Outcome:
         return self.request("update", thing, payload, shadow)
@@ -165,7 +168,7 @@ class ShadowService:
         record = self._store.get(key)
         return record if record is not None and record.live else None
 
-    def _dispatch(self, topic: ShadowTopic, payload: bytes) -> Outcome:
+    def _dispatch(self, topic: ShadowTopic, payload: bytes) -> Result:
         handler = self._handlers
         with self._lock:
             now = self._now()
@@ -177,7 +180,7 @@ class ShadowService:
 
     def _rejected(
         self, topic: ShadowTopic, payload: bytes, rejection: ShadowRejection, now: int
-    ) -> Outcome:
+    ) -> Result:
         body: dict[str, Any] = {"code": rejection.code, "message": rejection.message}
         if rejection.code != 404:
             # AWS's documented error documents carry a timestamp; the live-observed 404
@@ -186,7 +189,7 @@ class ShadowService:
         token = validation.echo_token(payload, self.config)
         if token is not None:
             body["clientToken"] = token
-        return Outcome(topic, False, ((topic.reply("rejected"), encode(body)),))
+        return False, ((topic.reply("rejected"), encode(body)),)
 
     def _not_found(self, topic: ShadowTopic) -> ShadowRejection:
         if topic.shadow is None:
@@ -197,7 +200,7 @@ class ShadowService:
             name = f"{topic.thing}~{topic.shadow}"
         return ShadowRejection(404, errors.no_shadow(name))
 
-    def _get(self, topic: ShadowTopic, payload: bytes, now: int) -> Outcome:
+    def _get(self, topic: ShadowTopic, payload: bytes, now: int) -> Result:
         record = self._live((topic.thing, topic.shadow))
         if record is None:
             raise self._not_found(topic)
@@ -212,9 +215,9 @@ class ShadowService:
             "timestamp": now,
         }
         _add_token(body, validation.echo_token(payload, self.config))
-        return Outcome(topic, True, ((topic.reply("accepted"), encode(body)),))
+        return True, ((topic.reply("accepted"), encode(body)),)
 
-    def _delete(self, topic: ShadowTopic, payload: bytes, now: int) -> Outcome:
+    def _delete(self, topic: ShadowTopic, payload: bytes, now: int) -> Result:
         key = (topic.thing, topic.shadow)
         record = self._live(key)
         if record is None:
@@ -223,9 +226,9 @@ class ShadowService:
         self._store.put(key, ShadowRecord(version, deleted_at=now))
         body: dict[str, Any] = {"version": version, "timestamp": now}
         _add_token(body, validation.echo_token(payload, self.config))
-        return Outcome(topic, True, ((topic.reply("accepted"), encode(body)),))
+        return True, ((topic.reply("accepted"), encode(body)),)
 
-    def _update(self, topic: ShadowTopic, payload: bytes, now: int) -> Outcome:
+    def _update(self, topic: ShadowTopic, payload: bytes, now: int) -> Result:
         config = self.config
         request = validation.check_update(payload, config)
         key = (topic.thing, topic.shadow)
@@ -295,7 +298,7 @@ class ShadowService:
             b"}",
         ))
         messages.append((topic.reply("documents"), documents))
-        return Outcome(topic, True, tuple(messages))
+        return True, tuple(messages)
 
 
 def _apply(
