@@ -38,7 +38,7 @@ INHERITED_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "TZ")
 Mode = Literal["v1", "v2"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RoutedMessage:
     """One message that went through the router."""
 
@@ -87,6 +87,10 @@ class SimulatedCore:
         self.functions = {
             spec.name: FunctionRuntime(self, spec, code_dir) for spec in group.functions
         }
+        self._routes: dict[str, list[Any]] = {}
+        for subscription in group.subscriptions:
+            self._routes.setdefault(subscription.source, []).append(subscription)
+        self._targets: dict[tuple[str, str], tuple[str, ...]] = {}
         self._by_arn: dict[str, FunctionRuntime] = {}
         for function in self.functions.values():
             self._by_arn[function.arn] = function
@@ -135,8 +139,12 @@ class SimulatedCore:
     def route(self, source: str, topic: str, payload: bytes,
               policy: str = "BestEffort") -> tuple[str, ...]:
         """Deliver a message to every subscription that matches; return the targets."""
-        matches = [s for s in self.group.subscriptions if s.source == source and s.matches(topic)]
-        targets = tuple(dict.fromkeys(s.target for s in matches))
+        targets = self._targets.get((source, topic))
+        if targets is None:
+            targets = tuple(dict.fromkeys(
+                s.target for s in self._routes.get(source, ()) if s.matches(topic)))
+            if len(self._targets) < 100_000:  # topics repeat: remember where they go
+                self._targets[(source, topic)] = targets
         if policy == "AllOrError":
             full = [t for t in targets if t.startswith("function:")
                     and self._function(t).queue_is_full()]
