@@ -14,6 +14,7 @@ import json
 import os
 import random
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -161,9 +162,8 @@ class SimulatedCore:
 
     def _deliver(self, source: str, target: str, topic: str, payload: bytes) -> None:
         if target.startswith("function:"):
-            context = base64.b64encode(json.dumps({"custom": {"subject": topic}}).encode())
             self._function(target).submit(Invocation(
-                self.new_id(), payload, context.decode(), "Event", source))
+                self.new_id(), payload, _subject_context(topic), "Event", source))
         elif target == SHADOW_SERVICE:
             if parse_request_topic(topic) is None:
                 self.logs.core("WARN", f"GGShadowService ignores {topic}: not a shadow request")
@@ -295,6 +295,12 @@ class SimulatedCore:
             "VersionStages": [request.get("VersionStage") or "AWSCURRENT"],
             "CreatedDate": int(self.clock.epoch * 1000),
         }).encode()
+
+
+@lru_cache(maxsize=4096)
+def _subject_context(topic: str) -> str:
+    """The client context the core passes with a routed message: the topic as subject."""
+    return base64.b64encode(json.dumps({"custom": {"subject": topic}}).encode()).decode()
 
 
 def _custom(client_context: str | None) -> dict[str, Any]:

@@ -21,11 +21,12 @@ import greenlet
 from harness.clock import Scheduler
 
 _tasks: dict[greenlet.greenlet, Task] = {}
+_current: Task | None = None  # set for exactly the stretches a task runs
 
 
 def current_task() -> Task | None:
     """The task whose code is running now, or ``None`` outside tasks."""
-    return _tasks.get(greenlet.getcurrent())
+    return _current
 
 
 class TaskExit(BaseException):
@@ -79,16 +80,8 @@ class Task:
 
     def resume(self, value: Any = None) -> None:
         """Run the task until it blocks or ends."""
-        if self.finished:
-            return
-        self._greenlet.parent = greenlet.getcurrent()
-        if self.on_enter:
-            self.on_enter()
-        try:
-            self._greenlet.switch(value)
-        finally:
-            if self.on_leave:
-                self.on_leave()
+        if not self.finished:
+            self._run_stretch(self._greenlet.switch, value)
 
     def throw(self, error: BaseException) -> None:
         """Raise ``error`` inside the task where it is blocked, and let it unwind."""
@@ -98,12 +91,19 @@ class Task:
             self.finished = True
             _tasks.pop(self._greenlet, None)
             return
+        self._run_stretch(self._greenlet.throw, error)
+
+    def _run_stretch(self, go: Callable[[Any], Any], argument: Any) -> None:
+        global _current
+        previous = _current
         self._greenlet.parent = greenlet.getcurrent()
         if self.on_enter:
             self.on_enter()
+        _current = self
         try:
-            self._greenlet.throw(error)
+            go(argument)
         finally:
+            _current = previous
             if self.on_leave:
                 self.on_leave()
 
