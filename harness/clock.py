@@ -80,12 +80,15 @@ class Scheduler:
 
     def run_until(self, end: float) -> None:
         """Run every callback due up to ``end``, then leave the clock at ``end``."""
-        while True:
-            when = self.next_time()
-            if when is None or when > end:
+        queue, clock = self._queue, self.clock
+        while queue:
+            when, _, timer = queue[0]
+            if when > end:
                 break
-            timer = heapq.heappop(self._queue)[2]
-            self.clock.advance_to(timer.when)
+            heapq.heappop(queue)
+            if timer.cancelled:
+                continue
+            clock.elapsed = when  # never earlier: timers are never scheduled in the past
             self.callbacks_run += 1
             timer.callback()
-        self.clock.advance_to(max(end, self.clock.elapsed))
+        clock.advance_to(max(end, clock.elapsed))

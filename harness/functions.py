@@ -126,6 +126,7 @@ class Container:
         self.function = function
         self.first = first  # the invocation this container was started for
         self.core = function.core
+        self._sysfs, self._clock = self.core.sysfs, self.core.clock
         self.number = next(self._numbers)
         self.token = f"container-token-{self.number}"
         self.state = "starting"
@@ -148,7 +149,7 @@ class Container:
         return origin.startswith(self.function.code_dir)
 
     def _enter(self) -> None:
-        self.core.sysfs.refresh(self.core.clock)
+        self._sysfs.refresh(self._clock)
         if not self._entered:
             self._entered = True
             MODULES.start_fresh(self)
