@@ -83,7 +83,9 @@ class SimulatedCore:
         self.secrets = dict(secrets or {})
         self.logs = LogBook(clock)
         self.messages: list[RoutedMessage] = []
-        self._random = random.Random(seed)
+        digits = f"{random.Random(seed).getrandbits(128):032x}"
+        self._id_prefix = f"{digits[:8]}-{digits[8:12]}-4{digits[13:16]}-8{digits[17:20]}-"
+        self._id_count = 0
         self._invocations: dict[str, Invocation] = {}
         self.functions = {
             spec.name: FunctionRuntime(self, spec, code_dir) for spec in group.functions
@@ -108,9 +110,10 @@ class SimulatedCore:
             function.shutdown()
 
     def new_id(self) -> str:
-        """An invocation id shaped like the core's (a UUID), drawn from the seeded RNG."""
-        digits = f"{self._random.getrandbits(128):032x}"
-        return f"{digits[:8]}-{digits[8:12]}-4{digits[13:16]}-{digits[16:20]}-{digits[20:]}"
+        """An invocation id shaped like the core's (a UUID): a prefix drawn once from the
+        seeded RNG, then a counter, so ids are unique and the same for the same seed."""
+        self._id_count += 1
+        return f"{self._id_prefix}{self._id_count:012x}"
 
     def environment_for(self, function: FunctionRuntime, token: str) -> dict[str, str]:
         """What a Lambda container's environment holds on a core, plus the function's own."""
@@ -304,8 +307,14 @@ def _subject_context(topic: str) -> str:
 
 
 def _custom(client_context: str | None) -> dict[str, Any]:
+    """The ``custom`` part of a client context (read-only: it is shared between calls)."""
     if not client_context:
         return {}
+    return _decoded_custom(client_context)
+
+
+@lru_cache(maxsize=4096)
+def _decoded_custom(client_context: str) -> dict[str, Any]:
     try:
         document = json.loads(base64.b64decode(client_context))
     except ValueError as error:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, MutableMapping
 
-from harness.tasks import current_task
+from harness import tasks
 
 
 class EnvironProxy(MutableMapping[str, str]):
@@ -18,7 +18,7 @@ class EnvironProxy(MutableMapping[str, str]):
         self.real = real
 
     def _target(self) -> MutableMapping[str, str]:
-        task = current_task()
+        task = tasks._current
         if task is not None and task.environ is not None:
             return task.environ
         return self.real
@@ -42,7 +42,10 @@ class EnvironProxy(MutableMapping[str, str]):
         return len(self._target())
 
     def get(self, key: str, default: str | None = None) -> str | None:  # type: ignore[override]
-        return self._target().get(key, default)
+        task = tasks._current  # _target() inlined: Lambdas read their environment often
+        if task is not None and task.environ is not None:
+            return task.environ.get(key, default)
+        return self.real.get(key, default)
 
     def __contains__(self, key: object) -> bool:
         return key in self._target()

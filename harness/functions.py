@@ -94,7 +94,7 @@ class ModuleSwitch:
     def install(self, container: Container) -> None:
         modules = sys.modules
         previous = self.installed
-        if previous is not None:
+        if previous is not None and previous.modules.keys() != container.modules.keys():
             for name in previous.modules.keys() - container.modules.keys():
                 self._put_back(name)
         modules.update(container.modules)  # their originals were noted on first import
@@ -206,8 +206,10 @@ class Container:
         try:
             event = self.function.event(invocation.payload)
             result = handler(event, context)
-            payload = b"" if result is None else json.dumps(result).encode()
-            self.function.finish(invocation, (payload, None))
+            # only a RequestResponse caller reads the result; nobody waits for an Event's
+            wanted = invocation.invocation_type == "RequestResponse" and result is not None
+            self.function.finish(invocation, (json.dumps(result).encode() if wanted else b"",
+                                              None))
         except TaskExit:
             raise
         except (Exception, SystemExit) as error:

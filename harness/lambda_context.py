@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import copy
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 
@@ -23,12 +25,17 @@ class ClientContext:
         """From the base64 JSON the core passes along with an invocation."""
         if not encoded:
             return None
-        document = json.loads(base64.b64decode(encoded))
-        return cls(
-            custom=document.get("custom") or {},
-            client=document.get("client"),
-            env=document.get("env"),
+        document = _decode(encoded)
+        return cls(  # a fresh copy each time: a handler may change what it is given
+            custom=dict(document.get("custom") or {}),
+            client=copy.deepcopy(document.get("client")),
+            env=copy.deepcopy(document.get("env")),
         )
+
+
+@lru_cache(maxsize=4096)
+def _decode(encoded: str) -> dict[str, Any]:
+    return json.loads(base64.b64decode(encoded))
 
 
 @dataclass

@@ -45,11 +45,22 @@ class LogBook(logging.Handler):
 
     # -- the logging.Handler side ---------------------------------------------------------
 
+    def handle(self, record: logging.LogRecord) -> bool:
+        # Tasks run one at a time, so the handler lock logging.Handler.handle takes is not
+        # needed; this handler has no filters.
+        self.emit(record)
+        return True
+
     def emit(self, record: logging.LogRecord) -> None:
         container = getattr(current_task(), "owner", None)
         if container is not None:  # kept as is; formatted when read
-            self._records.setdefault(container.function.spec.name, []).append(
-                (self.clock.time(), record))
+            self.records_of(container.function.spec.name).append((self.clock.time(), record))
+
+    def records_of(self, function: str) -> list[tuple[float, logging.LogRecord | LogLine]]:
+        records = self._records.get(function)
+        if records is None:
+            records = self._records[function] = []
+        return records
 
     # -- lines the core writes ------------------------------------------------------------
 

@@ -68,6 +68,7 @@ class Simulation:
         )
         self._code_dir = str(code_dir.resolve())
         self._closed = False
+        self._known_sources: set[str] = set()
         self._open_hooks()
         self.core.start()
 
@@ -143,8 +144,10 @@ class Simulation:
         subscription targets it reached. Lambdas run on the next :meth:`run`."""
         endpoint = source if ":" in source or source in ("cloud", "GGShadowService") \
             else f"device:{source}"
-        if endpoint.startswith("device:"):
-            self.group.device(endpoint.split(":", 1)[1])  # a clear error for unknown things
+        if endpoint not in self._known_sources:
+            if endpoint.startswith("device:"):
+                self.group.device(endpoint.split(":", 1)[1])  # a clear error for unknown things
+            self._known_sources.add(endpoint)
         return self.core.route(endpoint, topic, _encode(payload))
 
     def set_cpu_temperature(self, celsius: CpuTemperature) -> None:

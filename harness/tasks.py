@@ -128,7 +128,7 @@ _installed = 0
 
 
 def _sleep(seconds: float) -> None:
-    task = current_task()
+    task = _current
     if task is None:
         return _real_sleep(seconds)
     if seconds < 0:
@@ -138,12 +138,12 @@ def _sleep(seconds: float) -> None:
 
 
 def _time() -> float:
-    task = current_task()
+    task = _current
     return _real_time() if task is None else task.scheduler.clock.time()
 
 
 def _monotonic() -> float:
-    task = current_task()
+    task = _current
     return _real_monotonic() if task is None else task.scheduler.clock.monotonic()
 
 
