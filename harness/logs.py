@@ -12,7 +12,7 @@ import logging
 import traceback
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from harness.tasks import current_task
 
@@ -41,7 +41,7 @@ class LogBook(logging.Handler):
         super().__init__(level=logging.INFO)
         self.clock = clock
         self.core_lines: list[LogLine] = []
-        self._records: dict[str, list[tuple[float, logging.LogRecord | LogLine]]] = {}
+        self._records: dict[str, list[Any]] = {}  # LogLines, or a record's parts
 
     # -- the logging.Handler side ---------------------------------------------------------
 
@@ -53,10 +53,12 @@ class LogBook(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         container = getattr(current_task(), "owner", None)
-        if container is not None:  # kept as is; formatted when read
-            self.records_of(container.function.spec.name).append((self.clock.time(), record))
+        if container is not None:  # what a line needs, formatted when read
+            self.records_of(container.function.spec.name).append((
+                self.clock.time(), record.levelname, record.filename, record.lineno,
+                record.msg, record.args, record.exc_info))
 
-    def records_of(self, function: str) -> list[tuple[float, logging.LogRecord | LogLine]]:
+    def records_of(self, function: str) -> list[Any]:
         records = self._records.get(function)
         if records is None:
             records = self._records[function] = []
@@ -65,8 +67,7 @@ class LogBook(logging.Handler):
     # -- lines the core writes ------------------------------------------------------------
 
     def function(self, function: FunctionRuntime, level: str, message: str) -> None:
-        line = LogLine(self.clock.time(), level, "", message)
-        self._records.setdefault(function.spec.name, []).append((line.time, line))
+        self.records_of(function.spec.name).append(LogLine(self.clock.time(), level, "", message))
 
     def runtime_error(self, container: Container, error: BaseException, what: str) -> None:
         text = "".join(traceback.format_exception(error)).rstrip()
@@ -76,16 +77,17 @@ class LogBook(logging.Handler):
         self.core_lines.append(LogLine(self.clock.time(), level, "", message))
 
     def lines(self, function: str) -> list[LogLine]:
-        return [_line(when, entry) for when, entry in self._records.get(function, [])]
+        return [_line(entry) for entry in self._records.get(function, [])]
 
 
-def _line(when: float, entry: logging.LogRecord | LogLine) -> LogLine:
+def _line(entry: Any) -> LogLine:
     if isinstance(entry, LogLine):
         return entry
+    when, level, filename, lineno, msg, args, exc_info = entry
     try:
-        message = entry.getMessage()
+        message = str(msg) % args if args else str(msg)  # as LogRecord.getMessage does
     except Exception:  # a bad format string in Lambda code: keep what we can
-        message = f"{entry.msg!r} {entry.args!r}"
-    if entry.exc_info:
-        message += "\n" + "".join(traceback.format_exception(*entry.exc_info)).rstrip()
-    return LogLine(when, entry.levelname, f"{entry.filename}:{entry.lineno}", message)
+        message = f"{msg!r} {args!r}"
+    if exc_info:
+        message += "\n" + "".join(traceback.format_exception(*exc_info)).rstrip()
+    return LogLine(when, level, f"{filename}:{lineno}", message)
