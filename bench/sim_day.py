@@ -13,8 +13,8 @@ answered by a minimal in-process daemon (target: at most 5).
 from __future__ import annotations
 
 import argparse
-import gc
 import base64
+import gc
 import itertools
 import json
 import logging
