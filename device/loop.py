@@ -14,9 +14,9 @@ Failure behaviour (nothing that goes wrong in one cycle ends the loop):
   chip answered, its measurement was just not ready.
 * A publish that raises is logged and counted; the loop goes on. So does a recorder that raises.
 
-The schedule does not drift: cycle ``n`` starts at ``start + n * period`` whatever the cycles
-take. When a cycle overruns so far that whole slots have passed, those slots are skipped (and
-counted) instead of being run back to back; the next cycle still starts on the grid.
+The schedule does not drift: cycle ``n`` is due at ``start + n * period`` whatever the cycles
+take. After an overrun the next cycle starts at once; slots that went by entirely are skipped
+(and counted) rather than run back to back, and the cycles after are back on the grid.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ Recorder = Callable[[TraceRecord], None]
 class Counters:
     """What the loop did; pass one in to see it even when the loop is interrupted."""
 
-    cycles: int = 0  # readings attempted (= messages built = the last sequence number)
+    cycles: int = 0  # readings attempted (= messages built)
     published: int = 0  # messages the publish function accepted
     failed_reads: int = 0  # cycles that published "Fail" (open failures included)
     publish_errors: int = 0  # publish calls that raised
@@ -189,15 +189,16 @@ def run(
     holder = _SensorHolder(sensor_factory, counters, log)
     start = clock.now()
     slot = 0
+    sequence = 0  # of this run: 1, 2, 3...
     try:
-        while count is None or counters.cycles < count:
+        while count is None or sequence < count:
             wait = start + slot * period - clock.now()
             if wait > 0:
                 clock.sleep(wait)
-            sequence = counters.cycles + 1
+            sequence += 1
             taken_at = wall_time()
             measurement = holder.read(sequence)
-            counters.cycles = sequence
+            counters.cycles += 1
             message = _message(sequence, measurement, counters, log)
             if message["message"] != SUCCESS:
                 measurement = None
@@ -208,7 +209,9 @@ def run(
             if following > slot + 1:
                 skipped = following - slot - 1
                 counters.skipped_slots += skipped
-                log.warning("reading %d overran: %d slot(s) of %gs skipped", sequence, skipped, period)
+                log.warning(
+                    "reading %d overran: %d slot(s) of %gs skipped", sequence, skipped, period
+                )
             slot = following
     finally:
         holder.discard()
@@ -238,7 +241,9 @@ def _publish(
         counters.published += 1
 
 
-def _record(recorder: Recorder, record: TraceRecord, counters: Counters, log: logging.Logger) -> None:
+def _record(
+    recorder: Recorder, record: TraceRecord, counters: Counters, log: logging.Logger
+) -> None:
     try:
         recorder(record)
     except Exception as error:

@@ -97,9 +97,7 @@ class TraceWriter:
     def write(self, record: TraceRecord) -> None:
         """Write one record and flush it to the file."""
         if self.format == "csv":
-            self._csv.writerow(
-                ["" if value is None else _cell(value) for value in _row(record)]
-            )
+            self._csv.writerow(["" if value is None else _cell(value) for value in _row(record)])
         else:
             self._file.write(json.dumps(asdict(record), allow_nan=False) + "\n")
         self._file.flush()
