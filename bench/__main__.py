@@ -1,7 +1,9 @@
 """``python -m bench``: run every benchmark."""
 
-from bench import shadow_vs_moto, sim_day
+from bench import bme680_read, shadow_vs_moto, sim_day
 
 shadow_vs_moto.main([])
 print()
 sim_day.main([])
+print()
+bme680_read.main([])
