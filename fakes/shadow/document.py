@@ -72,38 +72,48 @@ def merge(
     state: Tree,
     metadata: Tree,
     patch: Tree,
-    patch_metadata: Tree,
+    timestamp: int,
     empty_object_removes: bool = True,
-) -> tuple[Tree, Tree]:
-    """``patch`` merged into ``state``, and the metadata that goes with the result.
+) -> tuple[Tree, Tree, Tree]:
+    """``patch`` merged into ``state``: the new state, its metadata, and the patch's own
+    metadata (what ``/update/accepted`` carries: every field of the patch, nulls included).
 
     Objects merge key by key; ``null`` (and ``{}`` when ``empty_object_removes``) removes a
     key and its metadata; any other value (scalar or array) replaces the old one whole and
-    takes the patch's metadata (``patch_metadata``, the patch's :func:`stamp`). Untouched
-    keys keep their metadata; emptying an existing nested object key by key leaves ``{}``.
-    ``metadata`` has the same keys as ``state`` at every level, and so has the result.
+    is stamped with ``timestamp``. Untouched keys keep their metadata; emptying an existing
+    nested object key by key leaves ``{}``. ``metadata`` has the same keys as ``state`` at
+    every level, and so has the result. One walk of the patch does all three.
     """
-    out, out_metadata = dict(state), dict(metadata)
+    return _merge(state, metadata, patch, {"timestamp": timestamp}, empty_object_removes)
+
+
+def _merge(
+    state: Tree, metadata: Tree, patch: Tree, leaf: Tree, empty_object_removes: bool
+) -> tuple[Tree, Tree, Tree]:
+    out, out_metadata, patch_metadata = dict(state), dict(metadata), {}
     for key, value in patch.items():
         kind = type(value)
         if value is None or (kind is dict and not value and empty_object_removes):
+            patch_metadata[key] = leaf if value is None else {}
             if key in out:
                 del out[key], out_metadata[key]
         elif kind is dict:
             old = out.get(key)
             if type(old) is dict:
-                out[key], out_metadata[key] = merge(
-                    old, out_metadata[key], value, patch_metadata[key], empty_object_removes
+                out[key], out_metadata[key], patch_metadata[key] = _merge(
+                    old, out_metadata[key], value, leaf, empty_object_removes
                 )
             else:
+                stamped = patch_metadata[key] = _stamp(value, leaf)
                 fresh = without_nulls(value, empty_object_removes)
                 if fresh is not None:  # an all-null object creates (and replaces) nothing
                     out[key] = fresh
-                    out_metadata[key] = restrict(patch_metadata[key], fresh)
+                    out_metadata[key] = restrict(stamped, fresh)
         else:
+            stamped = patch_metadata[key] = leaf if kind is not list else _stamp(value, leaf)
             out[key] = value
-            out_metadata[key] = patch_metadata[key]
-    return out, out_metadata
+            out_metadata[key] = stamped
+    return out, out_metadata, patch_metadata
 
 
 def delta(desired: Tree, reported: Tree) -> Tree:

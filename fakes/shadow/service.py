@@ -243,9 +243,9 @@ class ShadowService:
             elif request.version != live.version:
                 raise ShadowRejection(409, errors.VERSION_CONFLICT)
 
-        request_metadata = document.stamp(request.state, now)
-        state, metadata = _apply(live, request.state, request_metadata,
-                                 config.empty_object_removes)
+        state, metadata, request_metadata = _apply(
+            live, request.state, now, config.empty_object_removes
+        )
         if document.state_size(state) > config.max_state_bytes:
             raise ShadowRejection(413, errors.PAYLOAD_TOO_LARGE)
 
@@ -302,36 +302,40 @@ class ShadowService:
 
 
 def _apply(
-    live: ShadowRecord | None,
-    patch: dict[str, Any] | None,
-    patch_metadata: Any,
-    empty_removes: bool,
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The stored state and metadata after merging a checked request's ``state``."""
+    live: ShadowRecord | None, patch: dict[str, Any] | None, now: int, empty_removes: bool
+) -> tuple[dict[str, Any], dict[str, Any], Any]:
+    """The stored state and metadata after merging a checked request's ``state``, and the
+    request's own metadata (for ``/update/accepted``)."""
     if patch is validation.CLEAR:
-        return {}, {}
-    old_state = live.state if live else {}
-    old_metadata = live.metadata if live else {}
+        return {}, {}, document.stamp(None, now)
+    old_state = live.state if live else _EMPTY
+    old_metadata = live.metadata if live else _EMPTY
     state: dict[str, Any] = {}
     metadata: dict[str, Any] = {}
+    request_metadata: dict[str, Any] = {}
     for section in validation.SECTIONS:
         if section not in patch:
-            section_state = old_state.get(section, {})
-            section_metadata = old_metadata.get(section, {})
+            section_state = old_state.get(section, _EMPTY)
+            section_metadata = old_metadata.get(section, _EMPTY)
         elif patch[section] is None or (empty_removes and patch[section] == {}):
-            continue  # "desired": null removes the section
+            # "desired": null (or {}) removes the section
+            request_metadata[section] = document.stamp(patch[section], now)
+            continue
         else:
-            section_state, section_metadata = document.merge(
-                old_state.get(section, {}),
-                old_metadata.get(section, {}),
+            section_state, section_metadata, request_metadata[section] = document.merge(
+                old_state.get(section, _EMPTY),
+                old_metadata.get(section, _EMPTY),
                 patch[section],
-                patch_metadata[section],
+                now,
                 empty_removes,
             )
         if section_state:
             state[section] = section_state
             metadata[section] = section_metadata
-    return state, metadata
+    return state, metadata, request_metadata
+
+
+_EMPTY: dict[str, Any] = {}  # read-only stand-in for a missing document or section
 
 
 def _snapshot_json(record: ShadowRecord) -> bytes:
