@@ -1,9 +1,10 @@
 """The main job: one simulated day of the weather station on the simulated core.
 
-A stand-in for the device program publishes a BME680 reading every 5 s on
-``bme680/readings`` (a day's temperature, humidity and pressure curves with seeded noise, and
-now and then a failed read with null values, as a flaky sensor gives). The real republish and
-hello_world Lambdas run on the simulated core; at the end a short summary says what happened.
+The real device program reads the real ``bme680`` library on a simulated BME680 every 5 s and
+publishes on ``bme680/readings``; the air it sees follows a day's temperature, humidity and
+pressure curves with seeded noise, and the sensor misbehaves now and then the way field
+sensors do (a burst of I2C errors, a stretch of stuck data, a brown-out). The real republish
+and hello_world Lambdas run on the simulated core; at the end a summary says what happened.
 """
 
 from __future__ import annotations
@@ -17,30 +18,36 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from device.loop import Counters
+from fakes.bme680 import BrownOut, BusError, SimulatedBME680, StuckData
 from harness.simulation import DEFAULT_GROUP, Simulation
 
 SENSOR = "bme680-sensor"
-TOPIC = "bme680/readings"
 THING = "weather-station"
 
 
-def reading(sequence: int, elapsed: float, rng: random.Random,
-            cpu_temperature: float = 45.0) -> dict[str, Any]:
-    """What the device sends at ``elapsed`` seconds into the day (hour 0 = midnight).
+def weather(elapsed: float, rng: random.Random, cpu_temperature: float = 45.0
+            ) -> dict[str, float]:
+    """What the BME680 on the Pi measures ``elapsed`` seconds after midnight.
 
-    The BME680 sits next to the Pi's CPU and reads halfway between the air and the CPU,
-    which is what republish's ``2 * temperature - cpu`` compensation undoes."""
-    if rng.random() < 0.002:  # a failed read: the device reports nulls and "Fail"
-        return {"sequence": sequence, "temperature": None, "pressure": None,
-                "humidity": None, "message": "Fail"}
+    It sits next to the CPU and reads halfway between the air and the CPU, which is what
+    republish's ``2 * temperature - cpu`` compensation undoes."""
     day = 2 * math.pi * (elapsed / 86_400)
     air = 14 + 6 * math.sin(day - math.pi / 2) + rng.gauss(0, 0.2)
-    temperature = (air + cpu_temperature) / 2
     humidity = 65 - 15 * math.sin(day - math.pi / 2) + rng.gauss(0, 1)
     pressure = 1012 + 3 * math.sin(day / 2) + rng.gauss(0, 0.3)
-    return {"sequence": sequence, "temperature": round(temperature, 2),
-            "pressure": round(pressure, 2), "humidity": round(min(max(humidity, 0), 100), 2),
-            "message": "Success"}
+    return {"temperature": round((air + cpu_temperature) / 2, 2),
+            "pressure": round(pressure, 2), "humidity": round(min(max(humidity, 0), 100), 2)}
+
+
+def schedule_faults(chip: SimulatedBME680, hours: float) -> None:
+    """The field's failures, spread over the day (those that fall inside it)."""
+    if hours >= 6:
+        chip.inject(BusError(), at=6 * 3600, transactions=3)  # Errno 121 burst
+    if hours >= 12:
+        chip.inject(StuckData(), at=12 * 3600, duration=30)  # no new data for 30 s
+    if hours >= 18:
+        chip.inject(BrownOut(), at=18 * 3600, transactions=1)  # silent reset
 
 
 @dataclass
@@ -52,6 +59,7 @@ class DaySummary:
     timeouts: int
     dropped: int
     failed_readings: int
+    device: Counters
     shadow_version: int
     reported: dict[str, Any]
     hello_messages: int
@@ -69,6 +77,8 @@ class DaySummary:
             f"  readings published      {self.readings:>8,}",
             f"  republish invocations   {self.completed:>8,} completed, {self.errors} errors, "
             f"{self.timeouts} timeouts, {self.dropped} dropped (queue full)",
+            f"  device program          {self.device.published:>8,} published, "
+            f"{self.device.failed_reads} failed reads, {self.device.reopened} sensor re-opens",
             f"  failed sensor readings  {self.failed_readings:>8,} reported as message Fail; "
             "good values kept",
             f"  shadow version          {self.shadow_version:>8,}",
@@ -86,16 +96,10 @@ def simulate_day(hours: float = 24, period: float = 5, seed: int = 0,
     started = time.perf_counter()
     with Simulation.from_group(group, seed=seed) as sim:
         count = int(hours * 3600 / period)
-        state = {"sequence": 0}
-
-        def publish() -> None:
-            if state["sequence"] >= count:
-                return
-            state["sequence"] += 1
-            sim.publish(SENSOR, TOPIC, reading(state["sequence"], sim.now, rng))
-            sim.scheduler.call_later(period, publish)
-
-        sim.scheduler.call_soon(publish)
+        chip = SimulatedBME680(clock=lambda: sim.clock.elapsed)
+        schedule_faults(chip, hours)
+        device = sim.add_device(SENSOR, chip=chip, period=period, count=count,
+                                environment=lambda elapsed: weather(elapsed, rng))
         step = 3600.0
         while sim.now < hours * 3600:
             sim.run(min(step, hours * 3600 - sim.now))
@@ -109,8 +113,9 @@ def simulate_day(hours: float = 24, period: float = 5, seed: int = 0,
         )
         shadow = sim.shadow(THING) or {"version": 0, "state": {}}
         return DaySummary(
-            hours=hours, readings=count, completed=stats.completed, errors=stats.errors,
-            timeouts=stats.timeouts, dropped=stats.dropped_queue_full, failed_readings=failed,
+            hours=hours, readings=device.counters.published, completed=stats.completed,
+            errors=stats.errors, timeouts=stats.timeouts, dropped=stats.dropped_queue_full,
+            failed_readings=failed, device=device.counters,
             shadow_version=shadow["version"], reported=shadow["state"].get("reported", {}),
             hello_messages=len(sim.messages("hello/world")),
             wall_seconds=time.perf_counter() - started,

@@ -124,6 +124,7 @@ class Container:
 
     def __init__(self, function: FunctionRuntime, first: Invocation | None = None) -> None:
         self.function = function
+        self.log_name = function.spec.name  # whose log this container's lines go to
         self.first = first  # the invocation this container was started for
         self.core = function.core
         self._sysfs, self._clock = self.core.sysfs, self.core.clock

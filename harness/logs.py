@@ -52,9 +52,9 @@ class LogBook(logging.Handler):
         return True
 
     def emit(self, record: logging.LogRecord) -> None:
-        container = getattr(current_task(), "owner", None)
-        if container is not None:  # what a line needs, formatted when read
-            self.records_of(container.function.spec.name).append((
+        owner = getattr(current_task(), "owner", None)
+        if owner is not None:  # what a line needs, formatted when read
+            self.records_of(owner.log_name).append((
                 self.clock.time(), record.levelname, record.filename, record.lineno,
                 record.msg, record.args, record.exc_info))
 

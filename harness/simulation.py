@@ -27,6 +27,7 @@ from fakes.core_modules import core_runtime_path
 from fakes.shadow import ShadowService
 from harness.clock import DEFAULT_EPOCH, Scheduler, VirtualClock
 from harness.core import Mode, RoutedMessage, SimulatedCore
+from harness.devices import SimulatedDevice
 from harness.environ import install_environ_proxy, uninstall_environ_proxy
 from harness.functions import MODULES
 from harness.group import Group, load_group
@@ -69,6 +70,7 @@ class Simulation:
         self._code_dir = str(code_dir.resolve())
         self._closed = False
         self._known_sources: set[str] = set()
+        self.devices: list[SimulatedDevice] = []
         self._open_hooks()
         self.core.start()
 
@@ -104,6 +106,8 @@ class Simulation:
             return
         self._closed = True
         try:
+            for device in self.devices:
+                device.stop()
             self.core.shutdown()
         finally:
             MODULES.restore()
@@ -150,6 +154,15 @@ class Simulation:
             self._known_sources.add(endpoint)
         return self.core.route(endpoint, topic, _encode(payload))
 
+    def add_device(self, thing: str, **options: Any) -> SimulatedDevice:
+        """Run the real device program for ``thing`` on a simulated BME680 (``chip=``), with
+        the air it sees from ``environment=`` (a function of elapsed seconds), publishing
+        every ``period=`` seconds (5), ``count=`` times (forever). Its log is
+        ``sim.logs("device:<thing>")``."""
+        device = SimulatedDevice(self, thing, **options)
+        self.devices.append(device)
+        return device
+
     def set_cpu_temperature(self, celsius: CpuTemperature) -> None:
         self.sysfs.set_cpu_temperature(celsius)
 
@@ -159,10 +172,12 @@ class Simulation:
         """The Shadow document a GET returns now, or ``None`` when there is none."""
         return self.shadow_service.document(thing, name)
 
-    def logs(self, function: str) -> list[str]:
-        """The function's log lines, formatted as the core writes them."""
-        self.group.function(function)
-        return [str(line) for line in self.core.logs.lines(function)]
+    def logs(self, name: str) -> list[str]:
+        """A function's log lines, formatted as the core writes them (or a device's:
+        ``device:<thing>``)."""
+        if not name.startswith("device:"):
+            self.group.function(name)
+        return [str(line) for line in self.core.logs.lines(name)]
 
     def write_logs(self, root: str | Path) -> list[Path]:
         """Write each function's log where a core keeps it, below ``root``:
@@ -192,6 +207,10 @@ class Simulation:
 
     def _raise_task_errors(self) -> None:
         """Errors that escaped a task are the harness's own bugs: surface them."""
+        for device in self.devices:
+            if device.task.error is not None:
+                error, device.task.error = device.task.error, None
+                raise RuntimeError(f"the device program of {device.thing} failed") from error
         for function in self.core.functions.values():
             for container in function.containers:
                 error = container.task.error
