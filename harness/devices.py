@@ -10,13 +10,15 @@ or a recorded trace), applied whenever the device runs.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from device.loop import Counters
 from device.loop import run as run_device_loop
+from device.recorder import TraceRecord
 from device.sensor import open_sensor
 from fakes.bme680 import SimulatedBME680
 from harness.tasks import Task
@@ -27,6 +29,28 @@ if TYPE_CHECKING:
 #: The air the sensor sees, as a function of seconds since the simulation started:
 #: ``{"temperature": C, "pressure": hPa, "humidity": %RH, "gas_resistance": ohm}`` (any subset).
 EnvironmentSource = Callable[[float], Mapping[str, float]]
+
+
+def replay(records: Iterable[TraceRecord]) -> EnvironmentSource:
+    """An environment that replays a trace recorded on the Pi (``python -m device --record``):
+    at each moment the chip sees what the trace's latest record at that offset from its first
+    record measured. Failed records (no values) keep the air as it was."""
+    points = [(r.time, r) for r in records
+              if None not in (r.temperature, r.pressure, r.humidity)]
+    if not points:
+        raise ValueError("the trace has no successful reading to replay")
+    start = points[0][0]
+    times = [t - start for t, _ in points]
+
+    def environment(elapsed: float) -> Mapping[str, float]:
+        record = points[max(0, bisect.bisect_right(times, elapsed) - 1)][1]
+        values = {"temperature": record.temperature, "pressure": record.pressure,
+                  "humidity": record.humidity}
+        if record.gas_resistance is not None:
+            values["gas_resistance"] = record.gas_resistance
+        return values  # type: ignore[return-value]
+
+    return environment
 
 
 class _VirtualClock:

@@ -86,3 +86,34 @@ def test_a_brown_out_is_detected_and_the_sensor_re_opened(station):
 def test_devices_must_exist_in_the_group(simulation):
     with pytest.raises(KeyError, match="no device 'nope'"):
         simulation.add_device("nope")
+
+
+def test_a_recorded_trace_replays_in_simulation(simulation, tmp_path):
+    from device.recorder import TraceRecord, read_trace, write_trace
+    from harness.devices import replay
+
+    path = tmp_path / "pi-day.jsonl"
+    write_trace(path, [
+        TraceRecord(1_700_000_000.0, 1, 25.0, 1001.0, 40.0, None, "Success"),
+        TraceRecord(1_700_000_005.0, 2, None, None, None, None, "Fail"),
+        TraceRecord(1_700_000_010.0, 3, 27.0, 1002.0, 41.0, 52_000.0, "Success"),
+    ])
+    device = simulation.add_device("bme680-sensor", environment=replay(read_trace(path)))
+    simulation.run(10)
+    sent = [m.json() for m in simulation.messages("bme680/readings")]
+    assert [(r["temperature"], r["pressure"], r["humidity"]) for r in sent] == [
+        (pytest.approx(25.0, abs=0.01), pytest.approx(1001.0, abs=0.05),
+         pytest.approx(40.0, abs=0.01)),
+        (pytest.approx(25.0, abs=0.01), pytest.approx(1001.0, abs=0.05),
+         pytest.approx(40.0, abs=0.01)),  # the failed record keeps the air as it was
+        (pytest.approx(27.0, abs=0.01), pytest.approx(1002.0, abs=0.05),
+         pytest.approx(41.0, abs=0.01)),
+    ]
+    assert device.counters.failed_reads == 0
+
+
+def test_replaying_an_empty_trace_is_refused():
+    from harness.devices import replay
+
+    with pytest.raises(ValueError, match="no successful reading"):
+        replay([])
