@@ -53,7 +53,7 @@ def test_an_i2c_fault_burst_costs_one_reading_and_the_program_goes_on(station):
     assert device.counters.reopened == 1
     assert device.counters.published == 25
     sequences = [m.json()["sequence"] for m in sim.messages("bme680/readings")]
-    assert sequences == list(range(1, 26)) or sequences == list(range(25))
+    assert sequences == list(range(1, 26))
     assert reported(sim)["message"] == "Success"  # the good values came back
     assert any("121" in line for line in sim.logs("device:bme680-sensor"))
 
