@@ -84,3 +84,20 @@ def test_the_drop_in_stands_alone() -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str(dropin_path() / "bme680" / "__init__.py")
+
+
+def test_fault_names_and_fields_match_the_register_level_chip() -> None:
+    """The drop-in defines its faults again (it must import without ``fakes``); they must
+    stay the same names with the same fields as the register-level chip's."""
+    import dataclasses
+
+    import fakes.bme680 as register_level
+    from fakes.bme680_dropin import installed
+
+    names = ["NoDevice", "BusError", "WrongChipId", "BrownOut", "StuckData",
+             "HeaterUnstable", "SelfHeating"]
+    with installed() as dropin:
+        for name in names:
+            ours, theirs = getattr(dropin.simulation, name), getattr(register_level, name)
+            assert [(f.name, f.default) for f in dataclasses.fields(ours)] == [
+                (f.name, f.default) for f in dataclasses.fields(theirs)], name
