@@ -1,0 +1,1 @@
+"""Rain model: data, baselines, training and export of the Greengrass ML resources."""
