@@ -23,6 +23,7 @@ from fakes.shadow import ShadowService, parse_request_topic
 from harness.clock import Scheduler, VirtualClock
 from harness.functions import Container, FunctionRuntime, Invocation
 from harness.logs import LogBook
+from harness.ml_resources import UnpackedResources
 from harness.sysfs import FakeSysfs
 from harness.tasks import current_task
 
@@ -71,6 +72,7 @@ class SimulatedCore:
         mode: Mode = "v2",
         seed: int = 0,
         secrets: dict[str, str] | None = None,
+        ml_resources: UnpackedResources | None = None,
     ) -> None:
         if mode not in ("v1", "v2"):
             raise ValueError(f"mode must be 'v1' or 'v2', not {mode!r}")
@@ -81,6 +83,7 @@ class SimulatedCore:
         self.sysfs = sysfs
         self.mode = mode
         self.secrets = dict(secrets or {})
+        self.ml_resources = ml_resources
         self.logs = LogBook(clock)
         self.messages: list[RoutedMessage] = []
         digits = f"{random.Random(seed).getrandbits(128):032x}"
@@ -135,7 +138,13 @@ class SimulatedCore:
             "CPU_TEMP_PATH": str(self.sysfs.thermal if spec.sys_access
                                  else self.sysfs.unreadable),
         })
-        environment.update(spec.environment)
+        ml = self.ml_resources
+        readable = [r.destination for r in self.group.ml_resources
+                    if r.name in spec.ml_resources]
+        environment.update(
+            (name, ml.local_path(value, readable) if ml and readable else value)
+            for name, value in spec.environment.items()
+        )
         return environment
 
     # -- routing ---------------------------------------------------------------------------

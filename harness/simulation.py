@@ -19,6 +19,7 @@ import json
 import logging
 import random
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from harness.devices import SimulatedDevice
 from harness.environ import install_environ_proxy, uninstall_environ_proxy
 from harness.functions import MODULES
 from harness.group import Group, load_group
+from harness.ml_resources import UnpackedResources, local_sources
 from harness.sysfs import CpuTemperature, FakeSysfs
 from harness.tasks import install_virtual_time, uninstall_virtual_time
 
@@ -53,6 +55,7 @@ class Simulation:
         shadow_path: str | Path | None = None,
         cpu_temperature: CpuTemperature = 45.0,
         secrets: dict[str, str] | None = None,
+        ml_resources: Mapping[str, str | Path] | None = None,
     ) -> None:
         if Simulation._open is not None:
             raise RuntimeError("another Simulation is open in this process; close it first")
@@ -60,12 +63,14 @@ class Simulation:
         self.seed = seed
         self.clock = VirtualClock(epoch)
         self.scheduler = Scheduler(self.clock)
+        self.ml = UnpackedResources(
+            group, local_sources(group) if ml_resources is None else ml_resources)
         self.sysfs = FakeSysfs(cpu_temperature)
         self.shadow_service = ShadowService(clock=self.clock.time, path=shadow_path)
         self.core = SimulatedCore(
             group, code_dir=code_dir, clock=self.clock, scheduler=self.scheduler,
             shadow=self.shadow_service, sysfs=self.sysfs, mode=mode, seed=seed,
-            secrets=secrets,
+            secrets=secrets, ml_resources=self.ml,
         )
         self._code_dir = str(code_dir.resolve())
         self._closed = False
@@ -80,7 +85,9 @@ class Simulation:
         """A simulation of the group file at ``path``; its Lambda modules are found next to
         it (``code_dir=`` to look elsewhere). Options: ``mode`` ("v2" default, or "v1"),
         ``epoch``, ``shadow_path`` (SQLite file kept across restarts), ``cpu_temperature``
-        (degrees C, a function of elapsed seconds, or None), ``secrets`` ({name: value})."""
+        (degrees C, a function of elapsed seconds, or None), ``secrets`` ({name: value}),
+        ``ml_resources`` ({name: zip, folder or model file}; by default the project's
+        ml/artifacts), unpacked where the functions that use them look."""
         path = Path(path)
         code_dir = Path(options.pop("code_dir", path.parent))
         return cls(load_group(path), code_dir=code_dir, seed=seed, **options)
@@ -121,6 +128,7 @@ class Simulation:
             uninstall_environ_proxy()
             uninstall_virtual_time()
             self.sysfs.close()
+            self.ml.close()
             Simulation._open = None
 
     def __enter__(self) -> Simulation:
