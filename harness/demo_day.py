@@ -61,6 +61,7 @@ class DaySummary:
     failed_readings: int
     device: Counters
     shadow_version: int
+    predictions: int
     reported: dict[str, Any]
     hello_messages: int
     wall_seconds: float
@@ -82,6 +83,8 @@ class DaySummary:
             f"  failed sensor readings  {self.failed_readings:>8,} reported as message Fail; "
             "good values kept",
             f"  shadow version          {self.shadow_version:>8,}",
+            f"  rain predictions        {self.predictions:>8,} by the inference Lambda; last "
+            f"p(rain) {r.get('rain_probability')}, prediction {r.get('rain_prediction')}",
             f"  last reported           {_num(r.get('temperature'))} C (compensated), "
             f"{_num(r.get('humidity'))} %RH, {_num(r.get('pressure'))} hPa, "
             f"sequence {r.get('sequence')}",
@@ -107,16 +110,17 @@ def simulate_day(hours: float = 24, period: float = 5, seed: int = 0,
                 progress(sim.now)
         sim.run(60)  # let the last readings finish
         stats = sim.stats("republish")
-        failed = sum(
-            1 for m in sim.messages(f"$aws/things/{THING}/shadow/update/accepted")
-            if json.loads(m.payload)["state"].get("reported", {}).get("message") == "Fail"
-        )
+        updates = [json.loads(m.payload)["state"].get("reported", {})
+                   for m in sim.messages(f"$aws/things/{THING}/shadow/update/accepted")]
+        failed = sum(1 for update in updates if update.get("message") == "Fail")
+        predictions = sum(1 for update in updates if "rain_prediction" in update)
         shadow = sim.shadow(THING) or {"version": 0, "state": {}}
         return DaySummary(
             hours=hours, readings=device.counters.published, completed=stats.completed,
             errors=stats.errors, timeouts=stats.timeouts, dropped=stats.dropped_queue_full,
             failed_readings=failed, device=device.counters,
-            shadow_version=shadow["version"], reported=shadow["state"].get("reported", {}),
+            shadow_version=shadow["version"], predictions=predictions,
+            reported=shadow["state"].get("reported", {}),
             hello_messages=len(sim.messages("hello/world")),
             wall_seconds=time.perf_counter() - started,
         )

@@ -12,6 +12,7 @@ from ml.model import INPUT_SPEC, SIGNATURE, Standardiser
 STANDARDISER = "standardiser"
 PREDICTOR = "rain_predictor"
 TFLITE = "rain_pipeline.tflite"
+PIPELINE = "rain_pipeline"  # the ML resource that carries the TFLite build
 
 
 def save_standardiser(std: Standardiser, out: Path) -> None:

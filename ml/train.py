@@ -35,7 +35,8 @@ def pipeline_scores(standardiser_dir: Path, predictor_dir: Path, x: np.ndarray) 
 
 
 def _sizes(out: Path) -> dict[str, int]:
-    names = [f"{export.STANDARDISER}.zip", f"{export.PREDICTOR}.zip", export.TFLITE]
+    names = [f"{export.STANDARDISER}.zip", f"{export.PREDICTOR}.zip", export.TFLITE,
+             f"{export.PIPELINE}.zip"]
     sizes = {n: (out / n).stat().st_size for n in names}
     for folder in (export.STANDARDISER, export.PREDICTOR):
         files = [p for p in (out / folder).rglob("*") if p.is_file()]
@@ -56,6 +57,11 @@ def run(out: Path, cfg: TrainConfig) -> dict[str, Any]:
     export.save_predictor(model, pred_dir)
     with tempfile.TemporaryDirectory() as work:
         export.build_tflite(std_dir, pred_dir, Path(work) / "pipeline", out / export.TFLITE)
+        # the TFLite build as an ML resource too: a zip holding the .tflite at its root
+        folder = Path(work) / export.PIPELINE
+        folder.mkdir()
+        shutil.copy2(out / export.TFLITE, folder / export.TFLITE)
+        export.zip_contents(folder, out / f"{export.PIPELINE}.zip")
     for folder in (std_dir, pred_dir):
         export.zip_contents(folder, out / f"{folder.name}.zip")
 

@@ -63,7 +63,9 @@ def test_cli_demo_simulates_and_summarises(capsys: pytest.CaptureFixture[str]) -
     out = capsys.readouterr().out
     assert "Simulated 0.25 h of the weather station" in out
     assert "180 completed, 0 errors, 0 timeouts, 0 dropped" in out
-    assert out.split("shadow version")[1].split()[0] == "180"
+    predictions = int(out.split("rain predictions")[1].split()[0])
+    assert predictions > 0
+    assert out.split("shadow version")[1].split()[0] == str(180 + predictions)
 
 
 def test_cli_shadow_tour(capsys: pytest.CaptureFixture[str]) -> None:

@@ -456,7 +456,15 @@ def test_shipped_group_loads() -> None:
         "123456789012",
     )
     assert group.core.thing == "weather-station-core"
-    assert [f.name for f in group.functions] == ["republish", "hello_world"]
+    assert [f.name for f in group.functions] == ["republish", "hello_world", "inference"]
+    inference = group.function("inference")
+    assert inference.pinned and not inference.sys_access
+    assert inference.ml_resources == ["standardiser", "rain_predictor", "rain_pipeline"]
+    destinations = {r.name: r.destination for r in group.ml_resources}
+    assert inference.environment["STANDARDISER_PATH"] == destinations["standardiser"]
+    assert inference.environment["MODEL_PATH"] == destinations["rain_predictor"]
+    assert inference.environment["TFLITE_PATH"] == destinations["rain_pipeline"]
+    assert all(r.bucket == "greengrass-weather-models" for r in group.ml_resources)
 
     republish = group.function("republish")
     assert not republish.pinned
@@ -613,7 +621,7 @@ def test_arns_follow_region_and_account(tmp_path: Path) -> None:
 
 def test_unknown_names_raise_key_error_naming_the_known_ones() -> None:
     group = load_group(SHIPPED)
-    with pytest.raises(KeyError, match=r"no function 'nope'.*republish, hello_world"):
+    with pytest.raises(KeyError, match=r"no function 'nope'.*republish, hello_world, inference"):
         group.function("nope")
     with pytest.raises(KeyError, match="no function 'nope'"):
         group.function_arn("nope")
