@@ -3,9 +3,9 @@
 Each backend runs in a fresh subprocess: it loads the model (the Lambda's ``load_backend`` for
 ``tflite``, ``tensorflow`` and ``auto``; for ``numpy`` a forward pass of the same weights, read
 from the SavedModels' variables), times the full pipeline (standardise and predict) on one
-reading, and reports the median over ``--calls`` calls and its peak memory (``ru_maxrss``)
-after loading and running. Linux keeps ``ru_maxrss`` across fork and exec, so the parent stays
-light (no TensorFlow: the weights are exported by a subprocess too) and sets no floor.
+reading, and reports the median over ``--calls`` calls and its peak memory (VmHWM on Linux,
+see :func:`peak_mb`) after loading and running. The parent stays light anyway (no
+TensorFlow: the weights are exported by a subprocess too).
 Target: ``auto`` at most 50 us per reading and 150 MB peak.
 
     python -m bench.inference_latency [--calls N] [--backends tflite,tensorflow,numpy,auto]
@@ -102,6 +102,15 @@ def time_calls(call: Callable[[], object], calls: int) -> list[float]:
 
 
 def peak_mb() -> float:
+    """This process's peak resident memory. On Linux, VmHWM of /proc/self/status: unlike
+    ``ru_maxrss`` it belongs to this program alone, not to whatever process forked it
+    (``python -m bench`` has run other benchmarks before this one)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return rss / 2**20 if sys.platform == "darwin" else rss / 1024  # bytes there, KiB here
 
