@@ -1,0 +1,296 @@
+"""Judging a scenario's expectations against a running simulation.
+
+Each expectation becomes a :class:`Monitor`: the runner calls :meth:`Monitor.observe` after
+every step (and at every ``within`` deadline) and :meth:`Monitor.finish` at the end, which
+gives an :class:`Outcome`: met or failed, and for a failure the first simulated time it was
+known to fail and the value seen then.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+from harness.scenarios.schema import (
+    VERSION_GROWS,
+    Check,
+    Count,
+    Expectation,
+    LogCheck,
+    MessagesCheck,
+    Never,
+    ShadowCheck,
+    StatsCheck,
+)
+from harness.simulation import Simulation
+
+SYSTEM_LOG = "system"  # LogCheck.function naming the core's own log
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+MISSING: Any = _Missing()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one expectation. ``failed_at`` (seconds of simulated time) and
+    ``value`` tell when it first failed and what was seen; for a met one, ``value`` is what
+    met it."""
+
+    index: int
+    label: str
+    met: bool
+    failed_at: float | None = None
+    value: Any = None
+
+    def __str__(self) -> str:
+        if self.met:
+            return f"[{self.index}] met: {self.label}"
+        return f"[{self.index}] FAILED at {self.failed_at:g} s (saw {self.value!r}): {self.label}"
+
+
+# ------------------------------------------------------------------ reading the simulation
+
+
+def at_path(document: Any, path: str) -> Any:
+    """The value at a dotted ``path`` (list positions as numbers), or :data:`MISSING`."""
+    value = document
+    for part in path.split("."):
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return MISSING
+    return value
+
+
+def json_equal(a: Any, b: Any) -> bool:
+    """Equality as JSON sees it: ``true`` is not ``1``."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    return bool(a == b)
+
+
+def _in_count(n: int, count: Count) -> bool:
+    return (count.min is None or n >= count.min) and (count.max is None or n <= count.max)
+
+
+def _shadow(check: ShadowCheck, sim: Simulation) -> tuple[bool, Any]:
+    value = at_path(sim.shadow(check.thing), check.path)
+    if "equals" in check.model_fields_set:
+        return value is not MISSING and json_equal(value, check.equals), value
+    if check.approx is not None:
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        return number and abs(value - check.approx) <= check.tolerance, value
+    if check.present:
+        return value is not MISSING, value
+    return value is MISSING, value
+
+
+def _messages(check: MessagesCheck, sim: Simulation) -> tuple[bool, Any]:
+    messages = sim.messages(check.topic)
+    if check.where is not None:
+        where = check.where
+        messages = [m for m in messages if json_equal(at_path(_json(m.payload), where.path),
+                                                      where.equals)]
+    return _in_count(len(messages), check.count), len(messages)
+
+
+def _json(payload: bytes) -> Any:
+    try:
+        return json.loads(payload)
+    except ValueError:
+        return None
+
+
+def _log(check: LogCheck, sim: Simulation) -> tuple[bool, Any]:
+    lines = sim.core_log() if check.function == SYSTEM_LOG else sim.logs(check.function)
+    n = sum(1 for line in lines if check.contains in line)
+    if check.count is None:
+        return n >= 1, n
+    if isinstance(check.count, int):
+        return n == check.count, n
+    return _in_count(n, check.count), n
+
+
+def _stats(check: StatsCheck, sim: Simulation) -> tuple[bool, Any]:
+    value = getattr(sim.stats(check.function), check.field)
+    ok = ((check.equals is None or value == check.equals)
+          and (check.min is None or value >= check.min)
+          and (check.max is None or value <= check.max))
+    return ok, value
+
+
+def evaluate(check: Check, sim: Simulation) -> tuple[bool, Any]:
+    """Whether ``check`` holds now, and the value it looked at."""
+    if check.shadow is not None:
+        return _shadow(check.shadow, sim)
+    if check.messages is not None:
+        return _messages(check.messages, sim)
+    if check.log is not None:
+        return _log(check.log, sim)
+    assert check.stats is not None
+    return _stats(check.stats, sim)
+
+
+# ------------------------------------------------------------------ monitors
+
+
+class Monitor(ABC):
+    def __init__(self, index: int, label: str) -> None:
+        self.index = index
+        self.label = label
+        self.failed_at: float | None = None
+        self.value: Any = None
+
+    def fail(self, now: float, value: Any) -> None:
+        if self.failed_at is None:
+            self.failed_at, self.value = now, value
+
+    def observe(self, sim: Simulation, now: float) -> None:  # noqa: B027 (optional hook)
+        """Look at the simulation after a step ending at ``now``."""
+
+    @abstractmethod
+    def finish(self, sim: Simulation, now: float) -> Outcome: ...
+
+    def outcome(self, met: bool) -> Outcome:
+        return Outcome(self.index, self.label, met, None if met else self.failed_at, self.value)
+
+
+class Within(Monitor):
+    """Met when the check holds at some step at or before ``limit``."""
+
+    def __init__(self, index: int, label: str, check: Check, limit: float,
+                 after: float = 0.0) -> None:
+        super().__init__(index, label)
+        self.check, self.limit, self.after, self.met = check, limit, after, False
+
+    def observe(self, sim: Simulation, now: float) -> None:
+        if self.met or self.failed_at is not None:
+            return
+        if now > self.limit:
+            self.fail(self.limit, self.value)
+            return
+        if now < self.after:
+            return
+        self.met, self.value = evaluate(self.check, sim)
+
+    def finish(self, sim: Simulation, now: float) -> Outcome:
+        if not self.met:
+            self.fail(min(now, self.limit), self.value)
+        return self.outcome(self.met)
+
+
+class Always(Monitor):
+    """Met when the check holds at every step (a Shadow check: every step once the Shadow
+    exists)."""
+
+    def __init__(self, index: int, label: str, check: Check) -> None:
+        super().__init__(index, label)
+        self.check = check
+
+    def observe(self, sim: Simulation, now: float) -> None:
+        shadow = self.check.shadow
+        if shadow is not None and sim.shadow(shadow.thing) is None:
+            return
+        ok, value = evaluate(self.check, sim)
+        if not ok:
+            self.fail(now, value)
+
+    def finish(self, sim: Simulation, now: float) -> Outcome:
+        self.observe(sim, now)
+        return self.outcome(self.failed_at is None)
+
+
+class VersionGrows(Monitor):
+    """The Shadow's version never goes back, and ends higher than it was first seen."""
+
+    def __init__(self, index: int, label: str, thing: str) -> None:
+        super().__init__(index, label)
+        self.thing = thing
+        self.first: int | None = None
+        self.last: int | None = None
+
+    def _version(self, sim: Simulation) -> int | None:
+        document = sim.shadow(self.thing)
+        return None if document is None else int(document["version"])
+
+    def observe(self, sim: Simulation, now: float) -> None:
+        version = self._version(sim)
+        if version is None:
+            return
+        if self.last is not None and version < self.last:
+            self.fail(now, {"version": version, "before": self.last})
+        if self.first is None:
+            self.first = version
+        self.last = version
+
+    def finish(self, sim: Simulation, now: float) -> Outcome:
+        self.observe(sim, now)
+        if self.first is None or self.last is None or self.last <= self.first:
+            self.fail(now, {"first": self.first, "last": self.last})
+        return self.outcome(self.failed_at is None)
+
+
+class NeverMonitor(Monitor):
+    def __init__(self, index: int, label: str, never: Never) -> None:
+        super().__init__(index, label)
+        self.never = never
+
+    def observe(self, sim: Simulation, now: float) -> None:
+        document = sim.shadow(self.never.thing)
+        if document is None:
+            return
+        value = at_path(document, self.never.shadow_path)
+        if self.never.is_null:
+            violated = value is MISSING or value is None
+        else:
+            violated = value is not MISSING and json_equal(value, self.never.equals)
+        if violated:
+            self.fail(now, value)
+
+    def finish(self, sim: Simulation, now: float) -> Outcome:
+        self.observe(sim, now)
+        return self.outcome(self.failed_at is None)
+
+
+class AtEnd(Monitor):
+    def __init__(self, index: int, label: str, check: Check) -> None:
+        super().__init__(index, label)
+        self.check = check
+
+    def finish(self, sim: Simulation, now: float) -> Outcome:
+        ok, self.value = evaluate(self.check, sim)
+        if not ok:
+            self.fail(now, self.value)
+        return self.outcome(ok)
+
+
+def label(expectation: Expectation) -> str:
+    if expectation.description:
+        return expectation.description
+    return json.dumps(expectation.model_dump(exclude_unset=True, exclude_none=True),
+                      default=str)
+
+
+def monitor(index: int, expectation: Expectation, thing: str) -> Monitor:
+    """The monitor of one expectation (``thing``: whose Shadow ``version grows`` watches)."""
+    text = label(expectation)
+    if expectation.never is not None:
+        return NeverMonitor(index, text, expectation.never)
+    if expectation.always == VERSION_GROWS:
+        return VersionGrows(index, text, thing)
+    if isinstance(expectation.always, Check):
+        return Always(index, text, expectation.always)
+    check = expectation.check
+    assert check is not None
+    if expectation.within is not None:
+        return Within(index, text, check, expectation.within, expectation.after or 0.0)
+    return AtEnd(index, text, check)
