@@ -611,42 +611,56 @@ class Problem:
         return f"{self.file}:{self.line}: {self.path}: {self.message}"
 
 
-class GroupError(ValueError):
-    """A group file that cannot be used; ``problems`` lists what is wrong, in file order."""
+class FileProblems(ValueError):
+    """A YAML file that cannot be used; ``problems`` lists what is wrong, in file order."""
 
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = tuple(sorted(problems, key=lambda problem: problem.line))
         super().__init__("\n".join(str(problem) for problem in self.problems))
 
 
-def load_group(path: str | Path) -> Group:
-    """Read and validate a group file; :class:`GroupError` lists every problem found."""
+class GroupError(FileProblems):
+    """A group file that cannot be used."""
+
+
+def read_yaml_mapping(
+    path: str | Path, what: str, error: type[FileProblems]
+) -> tuple[dict[str, Any], _NodeIndex, list[Problem]]:
+    """Compose a YAML file that must hold a mapping of ``what`` fields: its data, the line
+    of every field path, and the problems found so far (duplicate keys). Invalid YAML, or a
+    file that is not a mapping, raises ``error`` at once."""
     file = str(path)
-    text = Path(path).read_text(encoding="utf-8")
-    loader = yaml.SafeLoader(text)
+    loader = yaml.SafeLoader(Path(path).read_text(encoding="utf-8"))
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
-    except yaml.MarkedYAMLError as error:
-        line = error.problem_mark.line + 1 if error.problem_mark else 1
-        problem = Problem(file, line, "(yaml)", f"invalid YAML: {error.problem}")
-        raise GroupError([problem]) from None
-    except yaml.YAMLError as error:
-        raise GroupError([Problem(file, 1, "(yaml)", f"invalid YAML: {error}")]) from None
+    except yaml.MarkedYAMLError as problem:
+        line = problem.problem_mark.line + 1 if problem.problem_mark else 1
+        raise error([Problem(file, line, "(yaml)", f"invalid YAML: {problem.problem}")]
+                    ) from None
+    except yaml.YAMLError as problem:
+        raise error([Problem(file, 1, "(yaml)", f"invalid YAML: {problem}")]) from None
     finally:
         loader.dispose()
 
     index = _NodeIndex(node)
-    problems = [Problem(file, line, _dotted(loc), text) for loc, line, text in index.duplicates]
+    problems = [Problem(file, line, _dotted(loc, f"({what})"), text)
+                for loc, line, text in index.duplicates]
     if not isinstance(data, dict):
-        message = f"the file must hold a mapping of group fields, not {_yaml_kind(data)}"
-        raise GroupError([*problems, Problem(file, index.root_line, "(group)", message)])
+        message = f"the file must hold a mapping of {what} fields, not {_yaml_kind(data)}"
+        raise error([*problems, Problem(file, index.root_line, f"({what})", message)])
+    return data, index, problems
+
+
+def load_group(path: str | Path) -> Group:
+    """Read and validate a group file; :class:`GroupError` lists every problem found."""
+    data, index, problems = read_yaml_mapping(path, "group", GroupError)
     try:
         group = Group.model_validate(data)
     except ValidationError as error:
         for detail in error.errors():
             loc = detail["loc"]
-            problems.append(Problem(file, index.line(loc), _dotted(loc), _describe(detail)))
+            problems.append(Problem(str(path), index.line(loc), _dotted(loc), _describe(detail)))
         raise GroupError(problems) from None
     if problems:
         raise GroupError(problems)
@@ -695,8 +709,8 @@ class _NodeIndex:
         return self.root_line
 
 
-def _dotted(loc: Loc) -> str:
-    return ".".join(str(part) for part in loc if part != "[key]") or "(group)"
+def _dotted(loc: Loc, empty: str = "(group)") -> str:
+    return ".".join(str(part) for part in loc if part != "[key]") or empty
 
 
 def _yaml_kind(value: Any) -> str:
@@ -735,12 +749,12 @@ def _describe(detail: Any) -> str:
     return prefix + message
 
 
-def _model_at(loc: Loc) -> type[BaseModel] | None:
-    """The model class whose fields sit at ``loc`` in a group, if any."""
-    annotation: Any = Group
+def _model_at(loc: Loc, root: type[BaseModel] = Group) -> type[BaseModel] | None:
+    """The model class whose fields sit at ``loc`` in a ``root`` document, if any (through
+    lists, mappings, optionals and unions with a model)."""
+    annotation: Any = root
     for part in loc:
-        while get_origin(annotation) is Annotated:
-            annotation = get_args(annotation)[0]
+        annotation = _unwrap(annotation)
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             field = annotation.model_fields.get(str(part))
             if field is None:
@@ -750,8 +764,28 @@ def _model_at(loc: Loc) -> type[BaseModel] | None:
             annotation = get_args(annotation)[-1]
         else:
             return None
-    while get_origin(annotation) is Annotated:
-        annotation = get_args(annotation)[0]
+    annotation = _unwrap(annotation)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     return None
+
+
+def _strip(annotation: Any) -> Any:
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    return annotation
+
+
+def _unwrap(annotation: Any) -> Any:
+    """``Annotated[X, ...]`` and ``X | None`` (and ``Literal | X``) to their model ``X``."""
+    while True:
+        if get_origin(annotation) is Annotated:
+            annotation = get_args(annotation)[0]
+            continue
+        args = get_args(annotation)
+        models = [arg for arg in args if isinstance(arg, type) and issubclass(arg, BaseModel)]
+        lists = [arg for arg in args if get_origin(_strip(arg)) is list]
+        if args and get_origin(annotation) not in (list, dict) and (models or lists):
+            annotation = models[0] if models else _strip(lists[0])
+            continue
+        return annotation

@@ -7,53 +7,37 @@ wording of pydantic errors.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any, get_args, get_origin
+from typing import Any
 
-import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
-from harness.group import Loc, Problem, _describe, _NodeIndex, _yaml_kind
+from harness.group import (
+    FileProblems,
+    Loc,
+    Problem,
+    _describe,
+    _dotted,
+    _model_at,
+    read_yaml_mapping,
+)
 from harness.scenarios.schema import Scenario
 
 
-class ScenarioError(ValueError):
+class ScenarioError(FileProblems):
     """A scenario file that cannot be used; ``problems`` lists what is wrong, by line."""
-
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        self.problems = tuple(sorted(problems, key=lambda problem: problem.line))
-        super().__init__("\n".join(str(problem) for problem in self.problems))
 
 
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file; :class:`ScenarioError` lists every problem."""
-    file = str(path)
-    text = Path(path).read_text(encoding="utf-8")
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.MarkedYAMLError as error:
-        line = error.problem_mark.line + 1 if error.problem_mark else 1
-        raise ScenarioError([Problem(file, line, "(yaml)", f"invalid YAML: {error.problem}")]
-                            ) from None
-    except yaml.YAMLError as error:
-        raise ScenarioError([Problem(file, 1, "(yaml)", f"invalid YAML: {error}")]) from None
-    finally:
-        loader.dispose()
-
-    index = _NodeIndex(node)
-    problems = [Problem(file, line, _dotted(loc), text) for loc, line, text in index.duplicates]
-    if not isinstance(data, dict):
-        message = f"the file must hold a mapping of scenario fields, not {_yaml_kind(data)}"
-        raise ScenarioError([*problems, Problem(file, index.root_line, "(scenario)", message)])
+    data, index, problems = read_yaml_mapping(path, "scenario", ScenarioError)
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as error:
         for detail in _relevant(error.errors()):
             loc = _clean(detail["loc"])
-            problems.append(Problem(file, index.line(loc), _dotted(loc), _say(detail, loc)))
+            problems.append(Problem(str(path), index.line(loc), _dotted(loc, "(scenario)"),
+                                    _say(detail, loc)))
         raise ScenarioError(problems) from None
     if problems:
         raise ScenarioError(problems)
@@ -78,54 +62,9 @@ def _clean(loc: Loc) -> Loc:
                                                     or part in ("Check",))))
 
 
-def _dotted(loc: Loc) -> str:
-    return ".".join(str(part) for part in loc if part != "[key]") or "(scenario)"
-
-
 def _say(detail: Any, loc: Loc) -> str:
     if detail["type"] == "extra_forbidden":
-        model = _model_at(loc[:-1])
+        model = _model_at(loc[:-1], Scenario)
         allowed = f" (allowed here: {', '.join(model.model_fields)})" if model else ""
         return f"unknown field{allowed}"
     return _describe(detail)
-
-
-def _model_at(loc: Loc) -> type[BaseModel] | None:
-    """The model whose fields sit at ``loc`` in a scenario (through lists and optionals)."""
-    annotation: Any = Scenario
-    for part in loc:
-        annotation = _unwrap(annotation)
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            field = annotation.model_fields.get(str(part))
-            if field is None:
-                return None
-            annotation = field.annotation
-        elif get_origin(annotation) is list:
-            annotation = get_args(annotation)[0]
-        else:
-            return None
-    annotation = _unwrap(annotation)
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    return None
-
-
-def _unwrap(annotation: Any) -> Any:
-    """``Annotated[X, ...]`` and ``X | None`` (and ``Literal | X``) to their model ``X``."""
-    while True:
-        if get_origin(annotation) is Annotated:
-            annotation = get_args(annotation)[0]
-            continue
-        args = get_args(annotation)
-        models = [arg for arg in args if isinstance(arg, type) and issubclass(arg, BaseModel)]
-        lists = [arg for arg in args if get_origin(_strip(arg)) is list]
-        if args and get_origin(annotation) is not list and (models or lists):
-            annotation = models[0] if models else _strip(lists[0])
-            continue
-        return annotation
-
-
-def _strip(annotation: Any) -> Any:
-    while get_origin(annotation) is Annotated:
-        annotation = get_args(annotation)[0]
-    return annotation
