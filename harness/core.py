@@ -13,6 +13,7 @@ import base64
 import json
 import os
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -38,6 +39,10 @@ CLOUD = "cloud"
 INHERITED_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "TZ")
 
 Mode = Literal["v1", "v2"]
+
+
+class CoreUnavailable(ConnectionError):
+    """The core is stopped (a restart is under way): nothing reaches its broker or router."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +90,11 @@ class SimulatedCore:
         self.secrets = dict(secrets or {})
         self.ml_resources = ml_resources
         self.logs = LogBook(clock)
+        self.running = False
+        self.restarts = 0
+        #: called with (target, topic, payload) for every message routed to a device; a
+        #: rig with a real broker publishes it there
+        self.on_device_message: Callable[[str, str, bytes], None] | None = None
         self.messages: list[RoutedMessage] = []
         digits = f"{random.Random(seed).getrandbits(128):032x}"
         self._id_prefix = f"{digits[:8]}-{digits[8:12]}-4{digits[13:16]}-8{digits[17:20]}-"
@@ -105,12 +115,33 @@ class SimulatedCore:
     # -- set-up ----------------------------------------------------------------------------
 
     def start(self) -> None:
+        self.running = True
         for function in self.functions.values():
             function.start()
 
     def shutdown(self) -> None:
+        """Stop every container; queued invocations are lost (they live in memory)."""
+        self.running = False
         for function in self.functions.values():
             function.shutdown()
+
+    def restart(self, downtime: float, shadow: ShadowService | None = None) -> None:
+        """Stop now and start again ``downtime`` seconds later, as ``systemctl restart
+        greengrass`` does: pinned functions start afresh; ``shadow`` (the Shadow service
+        reopened from its database) replaces the old one if given."""
+        if downtime < 0:
+            raise ValueError("downtime must not be negative")
+        self.logs.core("INFO", "Greengrass core stopping (restart)")
+        self.shutdown()
+        if shadow is not None:
+            self.shadow = shadow
+
+        def start_again() -> None:
+            self.restarts += 1
+            self.logs.core("INFO", "Greengrass core started")
+            self.start()
+
+        self.scheduler.call_later(downtime, start_again)
 
     def new_id(self) -> str:
         """An invocation id shaped like the core's (a UUID): a prefix drawn once from the
@@ -151,7 +182,11 @@ class SimulatedCore:
 
     def route(self, source: str, topic: str, payload: bytes,
               policy: str = "BestEffort") -> tuple[str, ...]:
-        """Deliver a message to every subscription that matches; return the targets."""
+        """Deliver a message to every subscription that matches; return the targets.
+        Raises :class:`CoreUnavailable` while the core is stopped."""
+        if not self.running:
+            raise CoreUnavailable(f"the Greengrass core is not running; {topic} from {source} "
+                                  "not delivered")
         targets = self._targets.get((source, topic))
         if targets is None:
             targets = tuple(dict.fromkeys(
@@ -182,6 +217,8 @@ class SimulatedCore:
                 return
             for reply_topic, reply in self.shadow.handle(topic, payload):
                 self.route(SHADOW_SERVICE, reply_topic, reply)
+        elif target.startswith("device:") and self.on_device_message is not None:
+            self.on_device_message(target, topic, payload)
         # "cloud" and "device:<thing>" keep what they receive in self.messages
 
     def delivered_to(self, target: str) -> list[RoutedMessage]:

@@ -30,6 +30,10 @@ if TYPE_CHECKING:
 #: ``{"temperature": C, "pressure": hPa, "humidity": %RH, "gas_resistance": ohm}`` (any subset).
 EnvironmentSource = Callable[[float], Mapping[str, float]]
 
+#: How many messages the device program's MQTT client holds while disconnected
+#: (``max_queued`` of :func:`device.greengrass_connect.mqtt_connector`).
+MAX_HELD = 100
+
 
 def replay(records: Iterable[TraceRecord]) -> EnvironmentSource:
     """An environment that replays a trace recorded on the Pi (``python -m device --record``):
@@ -87,6 +91,11 @@ class SimulatedDevice:
         self.chip = chip or SimulatedBME680(clock=lambda: simulation.clock.elapsed)
         self.environment = environment
         self.counters = Counters()
+        #: messages held while the broker connection is down (paho keeps QoS 1 messages
+        #: up to its queue limit and sends them once it has reconnected)
+        self.held: list[tuple[str, bytes]] = []
+        self.held_dropped = 0
+        self._offline_until: float | None = None
         self._applied_at: float | None = None
         self._logger = logging.getLogger(f"device.{thing}")
 
@@ -108,7 +117,44 @@ class SimulatedDevice:
         self.task.start()
 
     def _publish(self, topic: str, payload: bytes) -> None:
+        if self.offline:
+            if len(self.held) < MAX_HELD:
+                self.held.append((topic, payload))
+            else:
+                self.held_dropped += 1
+            raise ConnectionError("not connected to the core's broker (the message is kept "
+                                  "for sending after the reconnection)")
         self.simulation.core.route(self.log_name, topic, payload)
+
+    @property
+    def offline(self) -> bool:
+        """Whether the device's broker connection is down."""
+        return self._offline_until is not None
+
+    def disconnect(self, duration: float) -> None:
+        """Lose the broker connection for ``duration`` seconds, then reconnect and send what
+        was held, in order (what the device program's paho client does)."""
+        until = self.simulation.clock.elapsed + duration
+        self._offline_until = max(until, self._offline_until or until)
+        self.simulation.core.logs.write(self.log_name, "WARNING",
+                                        "disconnected from the core's broker")
+        self.simulation.scheduler.call_later(duration, self._reconnect)
+
+    def _reconnect(self) -> None:
+        until = self._offline_until
+        if until is None or self.simulation.clock.elapsed < until:
+            return  # already back, or a later disconnect extended the outage
+        core = self.simulation.core
+        if not core.running:  # the broker is the core: try again in a second
+            self.simulation.scheduler.call_later(1.0, self._reconnect)
+            return
+        self._offline_until = None
+        self.simulation.core.logs.write(
+            self.log_name, "INFO",
+            f"reconnected to the core's broker; sending {len(self.held)} held message(s)")
+        held, self.held = self.held, []
+        for topic, payload in held:
+            core.route(self.log_name, topic, payload)
 
     def _refresh(self) -> None:
         """Bring the chip's air up to date before the device runs."""

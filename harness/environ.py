@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, MutableMapping
+from threading import get_ident
 
 from harness import tasks
 
@@ -18,7 +19,7 @@ class EnvironProxy(MutableMapping[str, str]):
         self.real = real
 
     def _target(self) -> MutableMapping[str, str]:
-        task = tasks._current
+        task = tasks.current_task()
         if task is not None and task.environ is not None:
             return task.environ
         return self.real
@@ -43,7 +44,8 @@ class EnvironProxy(MutableMapping[str, str]):
 
     def get(self, key: str, default: str | None = None) -> str | None:  # type: ignore[override]
         task = tasks._current  # _target() inlined: Lambdas read their environment often
-        if task is not None and task.environ is not None:
+        if task is not None and task.environ is not None \
+                and get_ident() == tasks._scheduler_thread:
             return task.environ.get(key, default)
         return self.real.get(key, default)
 

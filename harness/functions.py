@@ -17,6 +17,7 @@ import importlib
 import itertools
 import json
 import sys
+import time
 import traceback
 from collections import deque
 from collections.abc import Callable
@@ -205,6 +206,8 @@ class Container:
             now=lambda: clock.elapsed,
         )
         try:
+            if self.function.stalls:
+                time.sleep(self.function.stalls.popleft())  # virtual: the timer may fire
             event = self.function.event(invocation.payload)
             result = handler(event, context)
             # only a RequestResponse caller reads the result; nobody waits for an Event's
@@ -238,6 +241,14 @@ class FunctionRuntime:
         self.containers: list[Container] = []
         self.idle: deque[Container] = deque()
         self.stats = FunctionStats()
+        self.stalls: deque[float] = deque()  # injected: seconds the next invocations hang
+
+    def stall_next(self, invocations: int = 1, seconds: float | None = None) -> None:
+        """Make the next ``invocations`` hang for ``seconds`` (default: one second past the
+        timeout) before the handler runs, as a stuck dependency would: a Lambda-timeout
+        fault."""
+        hang = self.spec.timeout + 1.0 if seconds is None else seconds
+        self.stalls.extend([hang] * invocations)
 
     def environment(self, token: str) -> dict[str, str]:
         return self.core.environment_for(self, token)
@@ -364,5 +375,7 @@ class FunctionRuntime:
         self.core.scheduler.call_soon(self._dispatch)
 
     def shutdown(self) -> None:
+        """End every container and drop the queue (a core stopping loses what it held)."""
+        self.queue.clear()
         for container in list(self.containers):
             self._end(container)

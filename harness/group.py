@@ -782,10 +782,10 @@ def _unwrap(annotation: Any) -> Any:
         if get_origin(annotation) is Annotated:
             annotation = get_args(annotation)[0]
             continue
-        args = get_args(annotation)
+        args = tuple(_strip(arg) for arg in get_args(annotation))
         models = [arg for arg in args if isinstance(arg, type) and issubclass(arg, BaseModel)]
-        lists = [arg for arg in args if get_origin(_strip(arg)) is list]
+        lists = [arg for arg in args if get_origin(arg) is list]
         if args and get_origin(annotation) not in (list, dict) and (models or lists):
-            annotation = models[0] if models else _strip(lists[0])
+            annotation = models[0] if models else lists[0]
             continue
         return annotation

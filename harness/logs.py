@@ -67,7 +67,11 @@ class LogBook(logging.Handler):
     # -- lines the core writes ------------------------------------------------------------
 
     def function(self, function: FunctionRuntime, level: str, message: str) -> None:
-        self.records_of(function.spec.name).append(LogLine(self.clock.time(), level, "", message))
+        self.write(function.spec.name, level, message)
+
+    def write(self, name: str, level: str, message: str) -> None:
+        """A line in ``name``'s log written by the core (or a device's connection)."""
+        self.records_of(name).append(LogLine(self.clock.time(), level, "", message))
 
     def runtime_error(self, container: Container, error: BaseException, what: str) -> None:
         text = "".join(traceback.format_exception(error)).rstrip()

@@ -1,4 +1,4 @@
-"""pytest plugin: a ready simulation in one line, moto-style.
+"""pytest plugin: a ready simulation in one line, moto-style, and one option for the rig.
 
     def test_reading_reaches_the_shadow(simulation):
         simulation.publish("bme680-sensor", "bme680/readings", {...})
@@ -7,6 +7,10 @@
 
 ``simulation`` runs the project's ``lambdas/group.yaml`` (``--gg-group`` to choose another);
 ``simulation_factory(path, **options)`` opens others. Both are closed after the test.
+
+``--rig sim|broker|pi`` chooses where scenarios and the hardware suite run (``sim`` off the
+Pi, ``pi`` on it); the ``rig`` fixture is that rig, opened once per session, and
+``scenarios/*.yaml`` files are collected as test items run on it.
 """
 
 from __future__ import annotations
@@ -17,6 +21,9 @@ from typing import Any
 
 import pytest
 
+from harness.rigs.base import Rig, RigUnavailable
+from harness.rigs.select import RIGS, default_rig, open_rig
+from harness.scenarios.collect import ScenarioFile, is_scenario_file
 from harness.simulation import DEFAULT_GROUP, Simulation
 
 
@@ -24,6 +31,78 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("greengrass", "Greengrass simulation")
     group.addoption("--gg-group", default=None,
                     help=f"group definition the simulation fixture runs (default {DEFAULT_GROUP})")
+    group.addoption("--rig", choices=RIGS, default=None,
+                    help="where scenarios and the hardware suite run: sim (the simulated core, "
+                         "the default off the Pi), broker (an emulated Pi over Mosquitto on "
+                         "loopback), pi (the real core; the default on a Raspberry Pi)")
+    group.addoption("--pi-config", default=None,
+                    help="the pi rig's configuration file (default $HIL_PI_CONFIG or "
+                         "hil/pi.yaml)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.option.rig is None:
+        config.option.rig = default_rig()
+    config.addinivalue_line("markers", "scenario: a scenario file run on the --rig")
+    config.stash[_PROVIDER] = RigProvider(config)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    provider = config.stash.get(_PROVIDER, None)
+    if provider is not None:
+        provider.close()
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if is_scenario_file(file_path):
+        return ScenarioFile.from_parent(parent, path=file_path)
+    return None
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"greengrass harness: rig {config.option.rig}"
+
+
+class RigProvider:
+    """The session's rig, opened on first use and closed at the end; a rig that cannot be
+    opened here is remembered, and every test that needs it skips with the reason."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.name: str = config.option.rig
+        self._rig: Rig | None = None
+        self._unavailable: str | None = None
+
+    def get(self) -> Rig:
+        if self._unavailable is not None:
+            pytest.skip(self._unavailable)
+        if self._rig is None:
+            try:
+                self._rig = open_rig(self.name, group=self.config.option.gg_group,
+                                     pi_config=self.config.option.pi_config,
+                                     rootdir=Path(str(self.config.rootpath)))
+            except RigUnavailable as error:
+                self._unavailable = f"the {self.name} rig is not available: {error}"
+                pytest.skip(self._unavailable)
+        return self._rig
+
+    def close(self) -> None:
+        close = getattr(self._rig, "close", None)
+        if close is not None:
+            close()
+
+
+_PROVIDER = pytest.StashKey[RigProvider]()
+
+
+def rig_provider(config: pytest.Config) -> RigProvider:
+    return config.stash[_PROVIDER]
+
+
+@pytest.fixture(scope="session")
+def rig(request: pytest.FixtureRequest) -> Rig:
+    """The rig chosen with ``--rig`` (skips with the reason when it is not available)."""
+    return rig_provider(request.config).get()
 
 
 @pytest.fixture

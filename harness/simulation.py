@@ -27,7 +27,7 @@ from fakes import ipc_backend
 from fakes.core_modules import core_runtime_path
 from fakes.shadow import ShadowService
 from harness.clock import DEFAULT_EPOCH, Scheduler, VirtualClock
-from harness.core import Mode, RoutedMessage, SimulatedCore
+from harness.core import SHADOW_SERVICE, CoreUnavailable, Mode, RoutedMessage, SimulatedCore
 from harness.devices import SimulatedDevice
 from harness.environ import install_environ_proxy, uninstall_environ_proxy
 from harness.functions import MODULES
@@ -66,6 +66,7 @@ class Simulation:
         self.ml = UnpackedResources(
             group, local_sources(group) if ml_resources is None else ml_resources)
         self.sysfs = FakeSysfs(cpu_temperature)
+        self.shadow_path = shadow_path
         self.shadow_service = ShadowService(clock=self.clock.time, path=shadow_path)
         self.core = SimulatedCore(
             group, code_dir=code_dir, clock=self.clock, scheduler=self.scheduler,
@@ -129,6 +130,7 @@ class Simulation:
             uninstall_virtual_time()
             self.sysfs.close()
             self.ml.close()
+            self.shadow_service.close()
             Simulation._open = None
 
     def __enter__(self) -> Simulation:
@@ -170,6 +172,56 @@ class Simulation:
         device = SimulatedDevice(self, thing, **options)
         self.devices.append(device)
         return device
+
+    def update_shadow(self, thing: str, document: Payload, source: str = "cloud"
+                      ) -> dict[str, Any]:
+        """Send an update request to the local Shadow service as ``source`` would (a
+        desired-state change from the cloud arrives this way through shadow sync); the
+        replies go through the router. Returns the reply's JSON (accepted or rejected)."""
+        return self._shadow_request(thing, "update", _encode(document), source)
+
+    def delete_shadow(self, thing: str, source: str = "cloud") -> dict[str, Any]:
+        """Delete ``thing``'s local Shadow under the Lambdas' feet; returns the reply."""
+        return self._shadow_request(thing, "delete", b"", source)
+
+    def _shadow_request(self, thing: str, action: str, payload: bytes, source: str
+                        ) -> dict[str, Any]:
+        if not self.core.running:
+            raise CoreUnavailable(f"the Greengrass core is not running; {action} of {thing}'s "
+                                  "Shadow not delivered")
+        topic = f"$aws/things/{thing}/shadow/{action}"
+        self.core.messages.append(RoutedMessage(self.clock.elapsed, source, topic, payload,
+                                                (SHADOW_SERVICE,)))
+        replies = self.shadow_service.handle(topic, payload)
+        for reply_topic, reply in replies:
+            self.core.route(SHADOW_SERVICE, reply_topic, reply)
+        return json.loads(replies[0][1])
+
+    def restart_core(self, downtime: float = 0.0) -> None:
+        """Stop the core now and start it ``downtime`` seconds later. Containers end and
+        queued messages are lost, as on a real core; the Shadow is reopened from its
+        database (``shadow_path``) so only what was stored survives; devices lose their
+        broker connection for the downtime and send what they held afterwards."""
+        shadow = None
+        if self.shadow_path is not None:
+            self.shadow_service.close()
+            shadow = ShadowService(clock=self.clock.time, path=self.shadow_path)
+            self.shadow_service = shadow
+        self.core.restart(downtime, shadow)
+        for device in self.devices:
+            device.disconnect(downtime)
+
+    def disconnect_broker(self, duration: float) -> None:
+        """Every device loses its connection to the core's broker for ``duration`` s."""
+        self.core.logs.core("WARN", f"MQTT clients disconnected for {duration:g} s")
+        for device in self.devices:
+            device.disconnect(duration)
+
+    def stall_function(self, function: str, invocations: int = 1,
+                       seconds: float | None = None) -> None:
+        """The next ``invocations`` of ``function`` hang (by default past its timeout)."""
+        self.core.functions[self.group.function(function).name].stall_next(invocations,
+                                                                           seconds)
 
     def set_cpu_temperature(self, celsius: CpuTemperature) -> None:
         self.sysfs.set_cpu_temperature(celsius)

@@ -7,13 +7,15 @@ scheduling order, so a simulation is deterministic.
 
 Inside a task, ``time.sleep``, ``time.time`` and ``time.monotonic`` follow the virtual clock
 (the module functions are replaced while a simulation is open; outside tasks they behave as
-usual). Code that spins without sleeping takes no virtual time.
+usual, and other threads always see real time). Code that spins without sleeping takes no
+virtual time.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from threading import get_ident
 from typing import Any
 
 import greenlet
@@ -25,8 +27,11 @@ _current: Task | None = None  # set for exactly the stretches a task runs
 
 
 def current_task() -> Task | None:
-    """The task whose code is running now, or ``None`` outside tasks."""
-    return _current
+    """The task whose code is running now, or ``None`` outside tasks (and in other threads)."""
+    task = _current
+    if task is None or get_ident() != _scheduler_thread:
+        return None
+    return task
 
 
 class TaskExit(BaseException):
@@ -125,11 +130,14 @@ _real_sleep = time.sleep
 _real_time = time.time
 _real_monotonic = time.monotonic
 _installed = 0
+# Tasks run in the thread that installed virtual time; other threads (an MQTT client's
+# network loop, a device program on a real thread) keep real time even while a task runs.
+_scheduler_thread: int | None = None
 
 
 def _sleep(seconds: float) -> None:
     task = _current
-    if task is None:
+    if task is None or get_ident() != _scheduler_thread:
         return _real_sleep(seconds)
     if seconds < 0:
         raise ValueError("sleep length must be non-negative")
@@ -139,17 +147,23 @@ def _sleep(seconds: float) -> None:
 
 def _time() -> float:
     task = _current
-    return _real_time() if task is None else task.scheduler.clock.time()
+    if task is None or get_ident() != _scheduler_thread:
+        return _real_time()
+    return task.scheduler.clock.time()
 
 
 def _monotonic() -> float:
     task = _current
-    return _real_monotonic() if task is None else task.scheduler.clock.monotonic()
+    if task is None or get_ident() != _scheduler_thread:
+        return _real_monotonic()
+    return task.scheduler.clock.monotonic()
 
 
 def install_virtual_time() -> None:
     """Replace ``time.sleep``, ``time.time`` and ``time.monotonic`` (nested calls count)."""
-    global _installed
+    global _installed, _scheduler_thread
+    if _installed == 0:
+        _scheduler_thread = get_ident()
     _installed += 1
     time.sleep, time.time, time.monotonic = _sleep, _time, _monotonic
 

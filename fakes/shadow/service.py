@@ -159,6 +159,13 @@ class ShadowService:
         with self._lock:
             return [key for key in self._store.list_keys() if self._live(key)]
 
+    def close(self) -> None:
+        """Close the store's database file, if it has one (the documents stay in it)."""
+        close = getattr(self._store, "close", None)
+        if close is not None:
+            with self._lock:
+                close()
+
     # -- internals -----------------------------------------------------------------------
 
     def _now(self) -> int:

@@ -1,12 +1,11 @@
-"""Running a scenario on the ``sim`` rig: the simulated core under virtual time.
+"""Running a scenario on a rig (by default ``sim``: the simulated core under virtual time).
 
-The run opens a :class:`~harness.simulation.Simulation` of the group (seeded from the
-scenario, the CPU at its ``cpu_temperature``), adds the device program on a
-:class:`~fakes.bme680.SimulatedBME680` on the simulation's clock with the scenario's
-environment (see :mod:`harness.scenarios.environment` for the air-to-sensor convention),
-injects the faults on the chip, and then advances time in steps of ``step`` seconds, also
-stopping at every stimulus and ``within`` deadline: stimuli are published at their time, and
-after each stop every expectation's monitor looks at the simulation.
+The rig opens a session for the scenario (the group's Lambdas, the device program on a
+simulated BME680 with the scenario's air and sensor faults, or the real thing on the Pi);
+the runner then advances time in steps of ``step`` seconds, also stopping at every stimulus,
+fault and ``within`` deadline: stimuli and faults happen at their time, and after each stop
+every expectation's monitor looks at the session. ``within`` deadlines are stretched by the
+rig's ``timing_factor`` (1 in simulation, more on hardware).
 """
 
 from __future__ import annotations
@@ -15,28 +14,15 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from fakes.bme680 import (
-    BrownOut,
-    BusError,
-    Fault,
-    HeaterUnstable,
-    NoDevice,
-    SelfHeating,
-    SimulatedBME680,
-    StuckData,
-    WrongChipId,
-)
-from harness.scenarios.environment import environment_source
+from harness.rigs.base import Rig, RigCannotRun, RigSession
+from harness.rigs.chip import FAULTS, make_fault
 from harness.scenarios.expectations import Outcome, monitor
 from harness.scenarios.loading import load_scenario
-from harness.scenarios.schema import DEFAULT_THING, FaultSpec, Scenario, SensorFault, Stimulus
-from harness.simulation import DEFAULT_GROUP, Simulation
+from harness.scenarios.needs import missing
+from harness.scenarios.schema import DEFAULT_THING, FaultSpec, Scenario, Stimulus
+from harness.simulation import DEFAULT_GROUP
 
-FAULTS: dict[str, type[Fault]] = {
-    "no_device": NoDevice, "bus_error": BusError, "wrong_chip_id": WrongChipId,
-    "brown_out": BrownOut, "stuck_data": StuckData, "heater_unstable": HeaterUnstable,
-    "self_heating": SelfHeating,
-}
+__all__ = ["FAULTS", "ScenarioResult", "make_fault", "run_scenario"]
 
 
 @dataclass(frozen=True)
@@ -60,67 +46,86 @@ class ScenarioResult:
                           *(f"  {outcome}" for outcome in self.outcomes)])
 
 
-def make_fault(sensor: SensorFault) -> Fault:
-    parameters = getattr(sensor, sensor.kind)
-    return FAULTS[sensor.kind](**parameters.model_dump())
+def _stimulate(session: RigSession, stimulus: Stimulus) -> None:
+    if stimulus.publish is not None:
+        publish = stimulus.publish
+        payload = publish.payload.encode() if isinstance(publish.payload, str) \
+            else json.dumps(publish.payload).encode()
+        for _ in range(publish.repeat):
+            session.publish(publish.source, publish.topic, payload)
+    elif stimulus.desired is not None:
+        session.update_shadow(stimulus.desired.thing,
+                              {"state": {"desired": stimulus.desired.state}})
+    else:
+        assert stimulus.delete_shadow is not None
+        session.delete_shadow(stimulus.delete_shadow.thing)
 
 
-def _inject(chip: SimulatedBME680, fault: FaultSpec) -> None:
-    chip.inject(make_fault(fault.sensor), at=fault.at, duration=fault.duration,
-                transactions=fault.transactions)
+def _fault(session: RigSession, fault: FaultSpec) -> None:
+    """Faults other than the sensor's (those are on the chip from the start)."""
+    if fault.core_restart is not None:
+        session.restart_core(fault.core_restart.downtime)
+    elif fault.broker_disconnect is not None:
+        assert fault.duration is not None
+        session.disconnect_broker(fault.duration)
+    elif fault.lambda_timeout is not None:
+        session.stall_function(fault.lambda_timeout.function, fault.invocations or 1)
 
 
-def _publish(sim: Simulation, stimulus: Stimulus) -> None:
-    publish = stimulus.publish
-    payload = publish.payload if isinstance(publish.payload, str | dict | list) \
-        else json.dumps(publish.payload)
-    for _ in range(publish.repeat):
-        sim.publish(publish.source, publish.topic, payload)
-
-
-def _stops(scenario: Scenario) -> list[float]:
-    """Where the run stops: every ``step``, every stimulus, every within deadline, the end."""
-    stops = {scenario.duration}
+def _stops(scenario: Scenario, factor: float) -> list[float]:
+    """Where the run stops: every ``step``, every stimulus and fault, every deadline, the
+    end."""
+    stops = {scenario.duration, 0.0}
     n = 1
     while n * scenario.step < scenario.duration:
         stops.add(round(n * scenario.step, 9))
         n += 1
-    stops.update(s.at for s in scenario.stimuli if s.at <= scenario.duration)
-    stops.update(e.within for e in scenario.expectations
-                 if e.within is not None and e.within <= scenario.duration)
-    stops.update(e.after for e in scenario.expectations
-                 if e.after is not None and e.after <= scenario.duration)
-    stops.add(0.0)
-    return sorted(stops)
+    stops.update(s.at for s in scenario.stimuli)
+    stops.update(f.at for f in scenario.faults if f.sensor is None)
+    stops.update(e.within * factor for e in scenario.expectations if e.within is not None)
+    stops.update(e.after for e in scenario.expectations if e.after is not None)
+    return sorted(stop for stop in stops if stop <= scenario.duration)
 
 
 def run_scenario(scenario: Scenario | str | Path, group: str | Path = DEFAULT_GROUP,
-                 *, folder: str | Path | None = None) -> ScenarioResult:
-    """Run a scenario (a model or a file) on the ``sim`` rig. A trace environment is found
-    relative to ``folder`` (by default the file's folder, or the working directory)."""
+                 *, folder: str | Path | None = None, rig: Rig | None = None
+                 ) -> ScenarioResult:
+    """Run a scenario (a model or a file) on ``rig`` (default: the ``sim`` rig of
+    ``group``). A trace environment is found relative to ``folder`` (by default the file's
+    folder, or the working directory). Raises :class:`~harness.rigs.base.RigCannotRun` when
+    the rig lacks what the scenario needs."""
     if not isinstance(scenario, Scenario):
         path = Path(scenario)
         folder = path.parent if folder is None else folder
         scenario = load_scenario(path)
-    folder = Path(folder or ".")
-    monitors = [monitor(i, e, DEFAULT_THING) for i, e in enumerate(scenario.expectations)]
-    pending = sorted(scenario.stimuli, key=lambda stimulus: stimulus.at)
-    with Simulation.from_group(group, seed=scenario.seed,
-                               cpu_temperature=scenario.cpu_temperature) as sim:
-        if scenario.device is not None:
-            assert scenario.environment is not None
-            chip = SimulatedBME680(clock=lambda: sim.clock.elapsed)
-            for fault in scenario.faults:
-                _inject(chip, fault)
-            sim.add_device(scenario.device.thing, chip=chip, period=scenario.device.period,
-                           environment=environment_source(
-                               scenario.environment, cpu_temperature=scenario.cpu_temperature,
-                               folder=folder))
-        for stop in _stops(scenario):
-            sim.run(max(0.0, stop - sim.now))
-            while pending and pending[0].at <= stop:
-                _publish(sim, pending.pop(0))
+    if rig is None:
+        from harness.rigs.sim import SimRig
+
+        rig = SimRig(group)
+    reasons = missing(scenario, rig.capabilities)
+    if reasons:
+        raise RigCannotRun(rig.name, scenario.name, reasons)
+    factor = rig.timing_factor
+    monitors = [monitor(i, e, DEFAULT_THING, factor) for i, e in enumerate(scenario.expectations)]
+    events: list[tuple[float, int, Stimulus | FaultSpec]] = sorted(
+        [(s.at, i, s) for i, s in enumerate(scenario.stimuli)]
+        + [(f.at, len(scenario.stimuli) + i, f) for i, f in enumerate(scenario.faults)
+           if f.sensor is None], key=lambda event: (event[0], event[1]))
+    session = rig.open(scenario, Path(folder or "."))
+    try:
+        for stop in _stops(scenario, factor):
+            session.advance_to(stop)
+            while events and events[0][0] <= stop:
+                event = events.pop(0)[2]
+                if isinstance(event, Stimulus):
+                    _stimulate(session, event)
+                else:
+                    _fault(session, event)
+            now = session.now
             for each in monitors:
-                each.observe(sim, sim.now)
-        outcomes = tuple(each.finish(sim, sim.now) for each in monitors)
-    return ScenarioResult(scenario.name, "sim", scenario.duration, outcomes)
+                each.observe(session, now)
+        now = session.now
+        outcomes = tuple(each.finish(session, now) for each in monitors)
+    finally:
+        session.close()
+    return ScenarioResult(scenario.name, rig.name, scenario.duration, outcomes)

@@ -12,8 +12,13 @@ must follow (expectations)::
     device: {thing: bme680-sensor, period: 5}
     faults:
       - {at: 30, sensor: {bus_error: {errno: 121}}, transactions: 3}
+      - {at: 40, broker_disconnect: {}, duration: 10}
+      - {at: 50, core_restart: {downtime: 5}}
+      - {at: 60, lambda_timeout: {function: republish}, invocations: 2}
     stimuli:
       - {at: 60, publish: {source: bme680-sensor, topic: bme680/readings, payload: "{"}}
+      - {at: 70, desired: {thing: weather-station, state: {period: 10}}}
+      - {at: 80, delete_shadow: {thing: weather-station}}
     expectations:
       - within: 30
         shadow: {path: state.reported.temperature, approx: 15, tolerance: 0.1}
@@ -130,9 +135,30 @@ class Publish(_Model):
     repeat: Annotated[int, Field(ge=1)] = 1
 
 
+class DesiredState(_Model):
+    """A desired-state change from the cloud: ``{"state": {"desired": state}}`` reaches the
+    local Shadow of ``thing`` (as shadow sync delivers it)."""
+
+    thing: str = DEFAULT_THING
+    state: dict[str, Any]
+
+
+class ShadowDelete(_Model):
+    """``thing``'s local Shadow is deleted under the Lambdas' feet."""
+
+    thing: str = DEFAULT_THING
+
+
 class Stimulus(_Model):
     at: NonNegative
-    publish: Publish
+    publish: Publish | None = None
+    desired: DesiredState | None = None
+    delete_shadow: ShadowDelete | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Stimulus:
+        _exactly_one(self, ("publish", "desired", "delete_shadow"), "a stimulus")
+        return self
 
 
 class _NoParameters(_Model):
@@ -186,14 +212,74 @@ class SensorFault(_Model):
         return next(name for name in type(self).model_fields if getattr(self, name) is not None)
 
 
+class CoreRestart(_Model):
+    """The Greengrass core stops and starts again ``downtime`` s later."""
+
+    downtime: NonNegative = 5.0
+
+
+class LambdaTimeout(_Model):
+    """The next invocations of ``function`` hang past its timeout."""
+
+    function: str
+
+
+FAULT_KINDS = ("sensor", "broker_disconnect", "core_restart", "lambda_timeout")
+
+
 class FaultSpec(_Model):
-    """A fault on the chip from ``at`` for ``duration`` s and/or ``transactions`` I2C
-    transactions (open-ended when neither is given)."""
+    """A fault at ``at`` s, one of:
+
+    - ``sensor: <fault>`` on the chip, for ``duration`` s and/or ``transactions`` I2C
+      transactions (open-ended when neither is given);
+    - ``broker_disconnect: {}`` for ``duration`` s: the devices lose the core's broker;
+    - ``core_restart: {downtime: 5}``: the core stops and starts again;
+    - ``lambda_timeout: {function: republish}`` for the next ``invocations`` (1).
+    """
 
     at: NonNegative
-    sensor: Annotated[SensorFault, BeforeValidator(_fault_shorthand)]
+    sensor: Annotated[SensorFault, BeforeValidator(_fault_shorthand)] | None = None
+    broker_disconnect: _NoParameters | None = None
+    core_restart: CoreRestart | None = None
+    lambda_timeout: LambdaTimeout | None = None
     duration: NonNegative | None = None
     transactions: Annotated[int, Field(ge=1)] | None = None
+    invocations: Annotated[int, Field(ge=1)] | None = None
+
+    @model_validator(mode="after")
+    def _shape(self) -> FaultSpec:
+        _exactly_one(self, FAULT_KINDS, "a fault")
+        if self.transactions is not None and self.sensor is None:
+            raise _rule_error("transactions goes with a sensor fault")
+        if self.invocations is not None and self.lambda_timeout is None:
+            raise _rule_error("invocations goes with lambda_timeout")
+        if self.duration is not None and self.sensor is None and self.broker_disconnect is None:
+            raise _rule_error("duration goes with a sensor fault or broker_disconnect")
+        if self.broker_disconnect is not None and self.duration is None:
+            raise _rule_error("broker_disconnect needs a duration (seconds)")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(name for name in FAULT_KINDS if getattr(self, name) is not None)
+
+
+# ------------------------------------------------------------------ what a rig must offer
+
+#: What a scenario may need of a rig. Most are implied by its content (see
+#: :func:`harness.scenarios.needs.needs_of`); ``needs:`` in the file adds others.
+Capability = Literal[
+    "set_environment",     # drives the air the sensor sees (a simulated chip)
+    "sensor_faults",       # injects faults on the chip
+    "broker_disconnect",   # cuts the devices off the core's broker
+    "core_restart",        # restarts the Greengrass core
+    "lambda_timeout",      # makes invocations hang
+    "function_stats",      # reads the core's per-function counters
+    "function_logs",       # reads the Lambdas' logs
+    "device_logs",         # reads the device program's log
+    "core_log",            # reads the core's own log
+    "exact_timing",        # judged on exact virtual time (for example exact message counts)
+]
 
 
 # ------------------------------------------------------------------ expectations
@@ -243,8 +329,10 @@ class Where(_Model):
 
 
 class MessagesCheck(_Model):
+    """Messages on ``topic``; ``count`` is an exact number or a range."""
+
     topic: str
-    count: Count
+    count: Annotated[int, Field(ge=0)] | Count
     where: Where | None = None
 
 
@@ -363,6 +451,7 @@ class Scenario(_Model):
     cpu_temperature: float = 45.0  # degrees C, steady
     environment: Environment | None = None
     device: Device | None = None
+    needs: list[Capability] = []  # beyond what the content implies
     stimuli: list[Stimulus] = []
     faults: list[FaultSpec] = []
     expectations: Annotated[list[Expectation], Field(min_length=1)]
@@ -371,6 +460,6 @@ class Scenario(_Model):
     def _consistent(self) -> Scenario:
         if self.device is not None and self.environment is None:
             raise _rule_error("a device needs an environment to measure")
-        if self.faults and self.device is None:
+        if any(f.sensor is not None for f in self.faults) and self.device is None:
             raise _rule_error("sensor faults need a device")
         return self

@@ -489,6 +489,8 @@ def test_shipped_group_loads() -> None:
     assert routes == {
         ("device:bme680-sensor", "bme680/readings", "function:republish"),
         ("function:hello_world", "hello/world", "cloud"),
+        ("device:weather-station", "$aws/things/weather-station/shadow/#", "GGShadowService"),
+        ("GGShadowService", "$aws/things/weather-station/shadow/#", "device:weather-station"),
     }
 
 

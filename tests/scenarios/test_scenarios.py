@@ -1,5 +1,6 @@
-"""Every scenario file under scenarios/ passes on the sim rig; a failing expectation is
-reported with when it first failed and what was seen."""
+"""The scenario runner: a failing expectation is reported with when it first failed and
+what was seen; runs are deterministic. (Each file under scenarios/ is itself a test item,
+collected by the harness's pytest plugin and run on the --rig.)"""
 
 from __future__ import annotations
 
@@ -15,16 +16,12 @@ SCENARIO_FILES = sorted((ROOT / "scenarios").glob("*.yaml"))
 
 def test_the_shipped_scenarios_are_there() -> None:
     stems = {path.stem for path in SCENARIO_FILES}
-    assert {"steady_weather", "i2c_fault_burst", "brown_out", "malformed_readings",
-            "burst_above_queue"} <= stems
-
-
-@pytest.mark.parametrize("path", SCENARIO_FILES, ids=[path.stem for path in SCENARIO_FILES])
-def test_scenario_passes_on_sim(path: Path) -> None:
-    result = run_scenario(path)
-    assert len(result.outcomes) == len(load_scenario(path).expectations)
-    failed = "\n".join(str(outcome) for outcome in result.failures)
-    assert result.passed, f"{path.name}: expectations failed:\n{failed}"
+    assert {"steady_weather", "rain_front", "sensor_dropout", "i2c_fault_burst", "brown_out",
+            "malformed_readings", "burst_above_queue", "shadow_deleted", "core_restart",
+            "broker_disconnect", "lambda_timeout", "cloud_desired_state",
+            "trace_replay"} <= stems
+    for path in SCENARIO_FILES:
+        assert load_scenario(path).expectations  # every file loads
 
 
 FAILING = """\

@@ -1,0 +1,74 @@
+"""The small protocol every rig implements, so one scenario runs on any of them.
+
+A :class:`Rig` (``sim``, ``broker`` or ``pi``) says what it can do (its capabilities, see
+:data:`harness.scenarios.schema.Capability`) and opens a :class:`RigSession` for a scenario.
+The scenario runner drives the session (advance time, stimuli, faults) and the expectations
+read it (Shadow, messages, logs, counters) — the same reads a :class:`~harness.simulation.
+Simulation` offers, so the monitors work on every rig.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from harness.scenarios.schema import Scenario
+
+
+class Message(Protocol):
+    """A message seen on a topic (a routed message on the sim rig, an MQTT one elsewhere)."""
+
+    time: float
+    topic: str
+    payload: bytes
+
+
+class RigSession(Protocol):
+    """One scenario's run on a rig. Times are scenario seconds since the start."""
+
+    @property
+    def now(self) -> float: ...
+
+    def advance_to(self, elapsed: float) -> None:
+        """Let the rig run until ``elapsed`` scenario seconds (virtual or wall time)."""
+
+    # -- stimuli and faults -------------------------------------------------------------
+    def publish(self, source: str, topic: str, payload: bytes) -> None: ...
+    def update_shadow(self, thing: str, document: dict[str, Any]) -> None: ...
+    def delete_shadow(self, thing: str) -> None: ...
+    def restart_core(self, downtime: float) -> None: ...
+    def disconnect_broker(self, duration: float) -> None: ...
+    def stall_function(self, function: str, invocations: int) -> None: ...
+
+    # -- what expectations read -----------------------------------------------------------
+    def shadow(self, thing: str) -> dict[str, Any] | None: ...
+    def messages(self, topic: str | None = None) -> Sequence[Message]: ...
+    def logs(self, name: str) -> list[str]: ...
+    def core_log(self) -> list[str]: ...
+    def stats(self, function: str) -> Any: ...
+
+    def close(self) -> None: ...
+
+
+class Rig(Protocol):
+    name: str
+    capabilities: frozenset[str]
+    #: how much longer than in simulation a ``within`` deadline may take on this rig
+    timing_factor: float
+
+    def open(self, scenario: Scenario, folder: Path) -> RigSession: ...
+
+
+class RigUnavailable(RuntimeError):
+    """The rig cannot be used here (no Mosquitto, no Pi, a failed preflight); the message
+    is the exact reason, used as the skip reason of the tests that need it."""
+
+
+class RigCannotRun(RuntimeError):
+    """The rig lacks what a scenario needs; the message lists why."""
+
+    def __init__(self, rig: str, scenario: str, reasons: list[str]) -> None:
+        super().__init__(f"the {rig} rig cannot run {scenario!r}: {'; '.join(reasons)}")
+        self.reasons = reasons

@@ -1,0 +1,411 @@
+"""The ``broker`` rig: an emulated Raspberry Pi on loopback, in wall-clock time.
+
+What runs (one rig per pytest session, one session per scenario):
+
+- **Mosquitto** (the Debian package) in the core's broker's place: TLS with a server
+  certificate signed by the run's group CA, client certificates required (the CN is the
+  identity), an ACL derived from the group's subscriptions (:mod:`harness.rigs.mosquitto`);
+- a **Greengrass discovery endpoint** (:mod:`harness.rigs.discovery`) that tells devices
+  where the broker is and hands them the group CA;
+- the **harness core**: the group's real Lambdas on the simulated core, with an MQTT bridge
+  (an MQTT v5 client with the core's certificate) that routes what devices publish through
+  the group's subscriptions and publishes what the core routes to a device;
+- the **real device program** (``device.__main__.main``) in a thread: discovery, then MQTT
+  over TLS, reading the real ``bme680`` library on a simulated BME680 with the scenario's
+  air and faults.
+
+Time is the wall clock, compressed: ``time_scale`` scenario seconds pass per wall second
+(10 by default), so a 100 s scenario takes 10 s; a longer scenario is compressed further so
+that it takes at most ``max_wall`` seconds (20 by default; a 90-minute rain front runs at
+270 x, its 5 s readings 18.5 ms apart). The core's virtual clock is paced to it
+(it never runs ahead of the wall), and messages from the broker are routed as soon as they
+arrive. Attribution: MQTT does not tell a subscriber who published, so the bridge credits a
+message to the one device the ACL allows to publish on its topic (each topic of this group
+has one); a topic several devices may publish on is credited to the first and counted in
+:attr:`BrokerSession.ambiguous`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import queue
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from device.loop import Counters
+from harness.core import CoreUnavailable, RoutedMessage
+from harness.group import Group, load_group
+from harness.rigs.base import RigUnavailable
+from harness.rigs.chip import chip_for
+from harness.rigs.discovery import DiscoveryEndpoint
+from harness.rigs.mosquitto import Mosquitto, acl_from_group, allowed_sources, find_mosquitto
+from harness.rigs.mqtt_client import MqttIdentity, close_client, connect_client
+from harness.rigs.pki import RunPki
+from harness.rigs.sim import ALL_CAPABILITIES
+from harness.scenarios.environment import environment_source
+from harness.scenarios.schema import Scenario
+from harness.simulation import DEFAULT_GROUP, Simulation
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TIME_SCALE = 10.0
+DEFAULT_MAX_WALL = 20.0
+
+
+@dataclass(frozen=True)
+class _Inbound:
+    topic: str
+    payload: bytes
+
+
+class BrokerRig:
+    """Mosquitto, the discovery endpoint and the run's certificates; opens sessions."""
+
+    name = "broker"
+    #: everything but exact timing: messages cross a real broker in wall-clock time
+    capabilities = ALL_CAPABILITIES - {"exact_timing"}
+    timing_factor = 1.5
+
+    def __init__(self, group_path: str | Path, directory: Path, *, time_scale: float,
+                 keep: bool, max_wall: float = DEFAULT_MAX_WALL) -> None:
+        self.group_path = Path(group_path)
+        self.max_wall = max_wall
+        self.group: Group = load_group(self.group_path)
+        self.directory = directory
+        self.time_scale = time_scale
+        self._keep = keep
+        core = self.group.core.thing
+        things = [device.thing for device in self.group.devices]
+        self.pki = RunPki.create(directory / "pki", things=things, core_thing=core)
+        self.mosquitto = Mosquitto(directory / "mosquitto", self.pki,
+                                   acl_from_group(self.group, core))
+        self.discovery: DiscoveryEndpoint | None = None
+
+    @classmethod
+    def start(cls, group: str | Path = DEFAULT_GROUP, *, time_scale: float = DEFAULT_TIME_SCALE,
+              max_wall: float = DEFAULT_MAX_WALL, directory: str | Path | None = None
+              ) -> BrokerRig:
+        """Make the certificates, start Mosquitto and the discovery endpoint. Raises
+        :class:`RigUnavailable` with the reason when Mosquitto is not installed."""
+        try:
+            find_mosquitto()
+        except FileNotFoundError as error:
+            raise RigUnavailable(str(error)) from None
+        keep = directory is not None
+        where = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="gg-broker-"))
+        (where / "mosquitto").mkdir(parents=True, exist_ok=True)
+        rig = cls(group, where, time_scale=time_scale, keep=keep, max_wall=max_wall)
+        try:
+            rig.mosquitto.start()
+            rig.discovery = DiscoveryEndpoint(
+                rig.pki, group_id=rig.group.name,
+                core_thing_arn=(f"arn:aws:iot:{rig.group.region}:{rig.group.account}:thing/"
+                                f"{rig.group.core.thing}"),
+                connectivity=[(rig.mosquitto.host, rig.mosquitto.port)])
+            rig.discovery.start()
+        except BaseException:
+            rig.close()
+            raise
+        return rig
+
+    def identity(self, thing: str) -> MqttIdentity:
+        """How ``thing`` (a device, or the core) connects to this rig's broker."""
+        cert, key = self.pki.client(thing)
+        return MqttIdentity(thing=thing, cert=cert, key=key, ca=self.pki.group_ca,
+                            host=self.mosquitto.host, port=self.mosquitto.port)
+
+    def open(self, scenario: Scenario, folder: Path) -> BrokerSession:
+        return BrokerSession(self, scenario=scenario, folder=folder)
+
+    def session(self, *, seed: int = 0, cpu_temperature: float = 45.0,
+                **options: Any) -> BrokerSession:
+        """A session without a scenario (no device program): the core and its bridge, for
+        tests that drive the broker themselves."""
+        return BrokerSession(self, seed=seed, cpu_temperature=cpu_temperature, **options)
+
+    def close(self) -> None:
+        if self.discovery is not None:
+            self.discovery.stop()
+        self.mosquitto.stop()
+        if not self._keep:
+            shutil.rmtree(self.directory, ignore_errors=True)
+
+
+class _ChipBus:
+    """The simulated chip as the device thread's I2C bus: before each transaction the air
+    is brought up to the scenario's time (in the device's own thread, so nothing races)."""
+
+    def __init__(self, chip: Any, environment: Callable[[float], Any] | None,
+                 clock: Callable[[], float]) -> None:
+        self._chip, self._environment, self._clock = chip, environment, clock
+        self._applied: float | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._chip, name)
+        if not callable(attribute):
+            return attribute
+
+        def transaction(*args: Any, **kwargs: Any) -> Any:
+            now = self._clock()
+            if self._environment is not None and now != self._applied:
+                self._applied = now
+                self._chip.set_environment(**self._environment(now))
+            return attribute(*args, **kwargs)
+
+        return transaction
+
+
+class _StoppableClock:
+    """The device loop's clock: real time, with a sleep that ends the loop when the
+    session closes (``KeyboardInterrupt``, the way Ctrl+C and SIGTERM end it)."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        self._stop = stop
+
+    def now(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        if self._stop.wait(max(0.0, seconds)):
+            raise KeyboardInterrupt
+
+
+class _DeviceLog(logging.Handler):
+    """The device program's log lines (its ``device`` loggers, from its thread and its MQTT
+    client's network thread; the session runs one device program)."""
+
+    def __init__(self, clock: Callable[[], str]) -> None:
+        super().__init__(logging.INFO)
+        self.clock = clock
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name == "device" or record.name.startswith("device."):
+            self.lines.append(f"[{self.clock()}][{record.levelname}]-{record.filename}:"
+                              f"{record.lineno},{record.getMessage()}")
+
+
+class BrokerSession:
+    """One scenario (or test) on the broker rig. See the module docstring."""
+
+    _count = 0  # bridge sessions so far: each session's bridge has its own MQTT session
+
+    def __init__(self, rig: BrokerRig, *, scenario: Scenario | None = None,
+                 folder: Path | None = None, seed: int = 0, cpu_temperature: float = 45.0,
+                 **simulation_options: Any) -> None:
+        self.rig = rig
+        self.scale = rig.time_scale
+        if scenario is not None:
+            self.scale = max(self.scale, scenario.duration / rig.max_wall)
+        self.ambiguous = 0
+        self.device_counters = Counters()
+        self._inbound: queue.SimpleQueue[_Inbound] = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._clients: dict[str, Any] = {}
+        self._device_thread: threading.Thread | None = None
+        self._device_log: _DeviceLog | None = None
+        self._device_thing: str | None = None
+        if scenario is not None:
+            seed, cpu_temperature = scenario.seed, scenario.cpu_temperature
+        self._tmp = tempfile.TemporaryDirectory(prefix="gg-broker-session-")
+        self.sim = Simulation.from_group(
+            rig.group_path, seed=seed, cpu_temperature=cpu_temperature, epoch=time.time(),
+            shadow_path=Path(self._tmp.name) / "shadow.db", **simulation_options)
+        self._start = time.monotonic()
+        try:
+            self.sim.core.on_device_message = self._to_device
+            self._bridge = self._connect_bridge()
+            if scenario is not None and scenario.device is not None:
+                assert folder is not None and scenario.environment is not None
+                self._start_device(scenario, folder)
+        except BaseException:
+            self.close()
+            raise
+
+    # -- time ----------------------------------------------------------------------------
+
+    def _wall_elapsed(self) -> float:
+        """Scenario seconds the wall clock has gone through since the session started."""
+        return (time.monotonic() - self._start) * self.scale
+
+    @property
+    def now(self) -> float:
+        return self.sim.now
+
+    def advance_to(self, elapsed: float) -> None:
+        """Run the core, paced by the wall clock, until ``elapsed`` scenario seconds,
+        routing what arrives from the broker as it arrives."""
+        self.wait_until(lambda: False, until=elapsed)
+
+    def wait_until(self, condition: Callable[[], bool], *, until: float | None = None,
+                   timeout: float | None = None) -> bool:
+        """Run the core until ``condition()`` holds (checked after every message and timer)
+        or until ``until`` scenario seconds / ``timeout`` more seconds; whether it held."""
+        end = until if until is not None else self.sim.now + (timeout or 0.0)
+        scheduler = self.sim.scheduler
+        while True:
+            self._drain()
+            target = min(end, self._wall_elapsed())
+            if target > self.sim.now:
+                self.sim.run(target - self.sim.now)
+            if condition():
+                return True
+            if self.sim.now >= end:
+                return False
+            wake = min(end, scheduler.next_time() or end)
+            wait = max(0.0, (wake - self._wall_elapsed()) / self.scale)
+            try:
+                message = self._inbound.get(timeout=wait)
+            except queue.Empty:
+                continue
+            self._route(message)
+
+    # -- the bridge ----------------------------------------------------------------------
+
+    def _connect_bridge(self) -> Any:
+        group = self.rig.group
+        subjects = sorted({s.subject for s in group.subscriptions
+                           if s.source.startswith("device:")})
+
+        def on_message(client: Any, userdata: Any, message: Any) -> None:
+            self._inbound.put(_Inbound(message.topic, bytes(message.payload)))
+
+        BrokerSession._count += 1
+        return connect_client(self.rig.identity(group.core.thing), subscribe=subjects,
+                              on_message=on_message, no_local=True, session_expiry=600,
+                              client_id=f"{group.core.thing}-bridge-{BrokerSession._count}")
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                message = self._inbound.get_nowait()
+            except queue.Empty:
+                return
+            self._route(message)
+
+    def _route(self, message: _Inbound) -> None:
+        sources = allowed_sources(self.rig.group, message.topic)
+        if not sources:
+            logger.warning("no device may publish on %s; message ignored", message.topic)
+            return
+        if len(sources) > 1:
+            self.ambiguous += 1
+        with contextlib.suppress(CoreUnavailable):  # the core is restarting: lost, as on a Pi
+            self.sim.core.route(sources[0], message.topic, message.payload)
+
+    def _to_device(self, target: str, topic: str, payload: bytes) -> None:
+        """The core routed a message to a device: publish it on the broker."""
+        if self._bridge.is_connected():
+            self._bridge.publish(topic, payload, qos=0)
+
+    # -- the device program ------------------------------------------------------------
+
+    def _start_device(self, scenario: Scenario, folder: Path) -> None:
+        from device.__main__ import main as device_main
+        from device.sensor import open_sensor
+
+        assert scenario.device is not None and scenario.environment is not None
+        thing = scenario.device.thing
+        self._device_thing = thing
+        chip = chip_for(scenario, clock=self._wall_elapsed)
+        bus = _ChipBus(chip, environment_source(scenario.environment,
+                                                cpu_temperature=scenario.cpu_temperature,
+                                                folder=folder), self._wall_elapsed)
+        cert, key = self.rig.pki.client(thing)
+        assert self.rig.discovery is not None
+        ca_dir = Path(self._tmp.name) / "device"
+        argv = ["--endpoint", "localhost", "--discovery-port", str(self.rig.discovery.port),
+                "--thing", thing, "--cert", str(cert), "--key", str(key),
+                "--root-ca", str(self.rig.pki.root_ca), "--ca-dir", str(ca_dir),
+                "--period", repr(scenario.device.period / self.scale),
+                "--count", str(math.ceil(scenario.duration / scenario.device.period) + 1)]
+
+        def run() -> None:
+            device_main(argv, lambda: open_sensor(bus=bus), environ={},
+                        clock=_StoppableClock(self._stop), counters=self.device_counters)
+
+        thread = threading.Thread(target=run, name=f"device:{thing}", daemon=True)
+        self._device_log = _DeviceLog(lambda: f"{self._wall_elapsed():.3f}")
+        logging.getLogger("device").addHandler(self._device_log)
+        self._device_thread = thread
+        thread.start()
+
+    # -- stimuli and faults --------------------------------------------------------------
+
+    def client(self, thing: str) -> Any:
+        """A connected MQTT client with ``thing``'s certificate (made once per session)."""
+        if thing not in self._clients:
+            self._clients[thing] = connect_client(self.rig.identity(thing),
+                                                  client_id=f"{thing}-harness")
+        return self._clients[thing]
+
+    def publish(self, source: str, topic: str, payload: bytes) -> None:
+        """Publish over the broker as a device (``device:<thing>`` or a thing name); other
+        sources (``cloud``) go straight into the core."""
+        thing = source.split(":", 1)[1] if source.startswith("device:") else source
+        if thing in {device.thing for device in self.rig.group.devices}:
+            self.client(thing).publish(topic, payload, qos=1).wait_for_publish(5.0)
+        else:
+            self.sim.publish(source, topic, payload)
+
+    def update_shadow(self, thing: str, document: dict[str, Any]) -> None:
+        self.sim.update_shadow(thing, document)
+
+    def delete_shadow(self, thing: str) -> None:
+        self.sim.delete_shadow(thing)
+
+    def restart_core(self, downtime: float) -> None:
+        """The core and its broker stop; both start again ``downtime`` s later."""
+        self.sim.restart_core(downtime)
+        self.rig.mosquitto.restart(downtime / self.scale)
+
+    def disconnect_broker(self, duration: float) -> None:
+        """Every MQTT client loses the broker for ``duration`` s (Mosquitto restarts)."""
+        self.sim.core.logs.core("WARN", f"MQTT broker down for {duration:g} s")
+        self.rig.mosquitto.restart(duration / self.scale)
+
+    def stall_function(self, function: str, invocations: int) -> None:
+        self.sim.stall_function(function, invocations)
+
+    # -- what expectations read ----------------------------------------------------------
+
+    def shadow(self, thing: str) -> dict[str, Any] | None:
+        return self.sim.shadow(thing)
+
+    def messages(self, topic: str | None = None) -> Sequence[RoutedMessage]:
+        return self.sim.messages(topic)
+
+    def logs(self, name: str) -> list[str]:
+        if name.startswith("device:"):
+            if self._device_log is None or name != f"device:{self._device_thing}":
+                return []
+            return list(self._device_log.lines)
+        return self.sim.logs(name)
+
+    def core_log(self) -> list[str]:
+        return self.sim.core_log()
+
+    def stats(self, function: str) -> Any:
+        return self.sim.stats(function)
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._device_thread is not None:
+            self._device_thread.join(10)
+        if self._device_log is not None:
+            logging.getLogger("device").removeHandler(self._device_log)
+        for client in [*self._clients.values(), getattr(self, "_bridge", None)]:
+            if client is not None:
+                close_client(client)
+        try:
+            self.sim.close()
+        finally:
+            self._tmp.cleanup()

@@ -1,0 +1,220 @@
+"""MQTT clients of the rigs: a thing's identity (certificate, key, the broker's CA) and a
+paho-mqtt 2.x client connected with it, plus a Shadow client over the MQTT Shadow topics.
+
+The same code talks to Mosquitto on the broker rig and to the Greengrass core's broker on
+the Pi. Clients use MQTT v5 (so a refused publish comes back as a reason code), TLS with
+the thing's certificate, and wait for CONNACK and SUBACK before returning.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+DEFAULT_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class MqttIdentity:
+    """Who connects (``thing``: the certificate's CN) and where."""
+
+    thing: str
+    cert: Path
+    key: Path
+    ca: Path  # the CA the broker's certificate is checked against (the group CA)
+    host: str
+    port: int = 8883
+
+
+class MqttError(RuntimeError):
+    """A connection, subscription or publish the broker did not accept."""
+
+
+def connect_client(identity: MqttIdentity, *, subscribe: Iterable[str] = (),
+                   on_message: Callable[[Any, Any, Any], None] | None = None,
+                   no_local: bool = False, client_id: str | None = None,
+                   session_expiry: int = 0, timeout: float = DEFAULT_TIMEOUT) -> mqtt.Client:
+    """A connected client (network loop running), subscribed to ``subscribe`` with QoS 1
+    (again after every reconnection). ``no_local``: do not receive what it publishes.
+    ``session_expiry`` > 0 keeps the session (its subscriptions and the QoS 1 messages
+    queued for it) that many seconds across disconnections; :func:`close_client` ends it."""
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id or identity.thing,
+                         protocol=mqtt.MQTTv5)
+    client.tls_set(ca_certs=str(identity.ca), certfile=str(identity.cert),
+                   keyfile=str(identity.key), tls_version=ssl.PROTOCOL_TLS_CLIENT)
+    client.reconnect_delay_set(min_delay=1, max_delay=2)
+    topics = list(subscribe)
+    connected = threading.Event()
+    subscribed = threading.Event()
+    outcome: dict[str, Any] = {}
+
+    def on_connect(client: mqtt.Client, userdata: Any, flags: Any, reason: Any,
+                   properties: Any) -> None:
+        outcome["connect"] = reason
+        connected.set()
+        if not reason.is_failure and topics:
+            options = SubscribeOptions(qos=1, noLocal=no_local)
+            client.subscribe([(topic, options) for topic in topics])
+
+    def on_subscribe(client: mqtt.Client, userdata: Any, mid: int, reasons: Any,
+                     properties: Any) -> None:
+        outcome["subscribe"] = reasons
+        subscribed.set()
+
+    client.on_connect = on_connect
+    client.on_subscribe = on_subscribe
+    if on_message is not None:
+        client.on_message = on_message
+    try:
+        properties = None
+        if session_expiry:
+            properties = Properties(PacketTypes.CONNECT)
+            properties.SessionExpiryInterval = session_expiry
+        client.connect(identity.host, identity.port, keepalive=30,
+                       clean_start=not session_expiry, properties=properties)
+    except (OSError, ssl.SSLError) as error:
+        raise MqttError(f"{identity.thing} cannot connect to {identity.host}:{identity.port}: "
+                        f"{error}") from error
+    client.loop_start()
+    if not connected.wait(timeout) or outcome["connect"].is_failure:
+        _stop(client)
+        why = outcome.get("connect", f"no CONNACK within {timeout:g}s")
+        raise MqttError(f"{identity.host}:{identity.port} did not accept {identity.thing}: "
+                        f"{why}")
+    if topics:
+        if not subscribed.wait(timeout):
+            _stop(client)
+            raise MqttError(f"no SUBACK for {identity.thing}'s subscriptions within {timeout}s")
+        refused = [(topic, reason) for topic, reason in zip(topics, outcome["subscribe"],
+                                                             strict=False) if reason.is_failure]
+        if refused:
+            _stop(client)
+            raise MqttError(f"the broker refused {identity.thing}'s subscriptions: "
+                            + ", ".join(f"{topic} ({reason})" for topic, reason in refused))
+    return client
+
+
+def _stop(client: mqtt.Client) -> None:
+    client.disconnect()
+    client.loop_stop()
+
+
+def close_client(client: mqtt.Client) -> None:
+    """Disconnect, ending the session on the broker (session expiry 0), and stop the loop."""
+    properties = Properties(PacketTypes.DISCONNECT)
+    properties.SessionExpiryInterval = 0
+    client.disconnect(properties=properties)
+    client.loop_stop()
+
+
+def publish_acknowledged(client: mqtt.Client, topic: str, payload: bytes,
+                         timeout: float = DEFAULT_TIMEOUT) -> int:
+    """Publish with QoS 1 and return the PUBACK's MQTT v5 reason code (0: accepted, 135:
+    not authorized, 16: no matching subscribers)."""
+    codes: dict[int, int] = {}
+    arrived = threading.Condition()
+    previous = client.on_publish
+
+    def on_publish(client: mqtt.Client, userdata: Any, mid: int, reason: Any,
+                   properties: Any) -> None:
+        with arrived:
+            codes[mid] = int(reason.value)
+            arrived.notify_all()
+        if previous is not None:
+            previous(client, userdata, mid, reason, properties)
+
+    client.on_publish = on_publish
+    try:
+        with arrived:  # held across publish: the PUBACK cannot slip by unseen
+            info = client.publish(topic, payload, qos=1)
+            if not arrived.wait_for(lambda: info.mid in codes, timeout):
+                raise MqttError(f"no PUBACK for {topic} within {timeout}s")
+            return codes[info.mid]
+    finally:
+        client.on_publish = previous
+
+
+@dataclass
+class _Replies:
+    messages: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    arrived: threading.Condition = field(default_factory=threading.Condition)
+
+
+class ShadowClient:
+    """A thing's local Shadow over the MQTT Shadow topics: ``get``, ``update`` and
+    ``delete`` publish the request and return the reply (the ``accepted`` or ``rejected``
+    document, with the topic it came on). ``wait`` is how long to wait in total; ``pump``
+    is called while waiting (on the broker rig it runs the core)."""
+
+    def __init__(self, identity: MqttIdentity, thing: str, *,
+                 pump: Callable[[float], None] | None = None) -> None:
+        self.thing = thing
+        self.prefix = f"$aws/things/{thing}/shadow"
+        self._pump = pump
+        self._replies = _Replies()
+        self._tokens = 0
+        self.client = connect_client(
+            identity, subscribe=[f"{self.prefix}/{action}/{outcome}"
+                                 for action in ("get", "update", "delete")
+                                 for outcome in ("accepted", "rejected")],
+            on_message=self._on_message, client_id=f"{identity.thing}-shadow-client")
+
+    def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
+        try:
+            body = json.loads(message.payload)
+        except ValueError:
+            body = {"unparsed": bytes(message.payload).decode("utf-8", "replace")}
+        with self._replies.arrived:
+            self._replies.messages.append((message.topic, body))
+            self._replies.arrived.notify_all()
+
+    def _request(self, action: str, body: dict[str, Any], wait: float) -> tuple[str, dict]:
+        self._tokens += 1
+        token = f"harness-{self._tokens}"
+        body = {**body, "clientToken": token}
+        self.client.publish(f"{self.prefix}/{action}", json.dumps(body).encode(), qos=1)
+        deadline = time.monotonic() + wait
+        while True:
+            with self._replies.arrived:
+                for topic, reply in self._replies.messages:
+                    if reply.get("clientToken") == token:
+                        return topic.rsplit("/", 1)[-1], reply
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise MqttError(f"no reply to the Shadow {action} of {self.thing} within "
+                                    f"{wait}s")
+                if self._pump is None:
+                    self._replies.arrived.wait(min(remaining, 0.05))
+            if self._pump is not None:
+                self._pump(0.05)
+
+    def get(self, wait: float = DEFAULT_TIMEOUT) -> tuple[str, dict[str, Any]]:
+        return self._request("get", {}, wait)
+
+    def update(self, state: dict[str, Any], wait: float = DEFAULT_TIMEOUT,
+               version: int | None = None) -> tuple[str, dict[str, Any]]:
+        body: dict[str, Any] = {"state": state}
+        if version is not None:
+            body["version"] = version
+        return self._request("update", body, wait)
+
+    def delete(self, wait: float = DEFAULT_TIMEOUT) -> tuple[str, dict[str, Any]]:
+        return self._request("delete", {}, wait)
+
+    def close(self) -> None:
+        _stop(self.client)
+
+
+__all__ = ["MqttError", "MqttIdentity", "ShadowClient", "close_client", "connect_client",
+           "publish_acknowledged"]

@@ -1,0 +1,70 @@
+"""Scenario files as pytest items: ``scenarios/<name>.yaml`` becomes the test ``<name>``.
+
+Each item runs its file on the rig chosen with ``--rig`` (``sim`` by default off the Pi). A
+rig that lacks what the scenario needs skips it with the reason; a failed expectation fails
+the item with the run's report (which expectation, when it first failed, what was seen).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.rigs.base import RigCannotRun
+from harness.scenarios.loading import ScenarioError, load_scenario
+from harness.scenarios.runner import ScenarioResult, run_scenario
+
+
+def is_scenario_file(path: Path) -> bool:
+    """A ``.yaml``/``.yml`` file in a folder called ``scenarios``."""
+    return path.suffix in (".yaml", ".yml") and path.parent.name == "scenarios"
+
+
+class ScenarioFailed(AssertionError):
+    def __init__(self, result: ScenarioResult) -> None:
+        super().__init__(result.report())
+        self.result = result
+
+
+class ScenarioFile(pytest.File):
+    def collect(self) -> Iterator[pytest.Item]:
+        yield ScenarioItem.from_parent(self, name=self.path.stem)
+
+
+class ScenarioItem(pytest.Item):
+    """One scenario file on the session's rig."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.add_marker(pytest.mark.scenario)
+        if self.config.getoption("--rig", "sim") != "sim":
+            self.add_marker(pytest.mark.hil)  # a hardware run: pytest -m hil --rig ...
+        self.result: ScenarioResult | None = None
+
+    def runtest(self) -> None:
+        from harness.pytest_plugin import rig_provider
+
+        try:
+            scenario = load_scenario(self.path)
+        except ScenarioError as error:
+            raise AssertionError(str(error)) from None
+        rig = rig_provider(self.config).get()
+        try:
+            self.result = run_scenario(scenario, folder=self.path.parent, rig=rig)
+        except RigCannotRun as error:
+            pytest.skip(str(error))
+        self.user_properties.append(("rig", rig.name))
+        if not self.result.passed:
+            raise ScenarioFailed(self.result)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
+                     style: Any = None) -> str:
+        if isinstance(excinfo.value, AssertionError) and excinfo.value.args:
+            return str(excinfo.value)
+        return str(super().repr_failure(excinfo, style))
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, 0, f"scenario: {self.name}"

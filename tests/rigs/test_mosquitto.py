@@ -1,0 +1,508 @@
+"""The broker rig's Mosquitto: the ACL derived from the group, and what the real broker does
+with real paho clients over TLS (allowed and denied publishes, refused certificates, restarts),
+up to a device that finds the broker through discovery and connects with the group CA."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import queue
+import socket
+import ssl
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.reasoncodes import ReasonCode
+
+from device.greengrass_connect import connect_to_core, discover, mqtt_connector
+from harness.group import Group, load_group, topic_matches
+from harness.rigs import mosquitto as mosquitto_module
+from harness.rigs.discovery import DiscoveryEndpoint
+from harness.rigs.mosquitto import (
+    NOT_INSTALLED,
+    Mosquitto,
+    acl_from_group,
+    allowed_sources,
+    find_mosquitto,
+)
+from harness.rigs.pki import RunPki
+
+GROUP_FILE = Path(__file__).resolve().parents[2] / "lambdas" / "group.yaml"
+TIMEOUT = 5.0  # the longest any single wait may take; they all end on an event much sooner
+NOT_AUTHORIZED = 135
+
+
+@pytest.fixture(scope="module")
+def group() -> Group:
+    return load_group(GROUP_FILE)
+
+
+def a_group(subscriptions: list[dict[str, str]], devices: list[str]) -> Group:
+    return Group.model_validate(
+        {
+            "name": "test-group",
+            "core": {"thing": "core"},
+            "functions": [{"name": "f", "module": "republish"}],
+            "devices": [{"thing": thing} for thing in devices],
+            "subscriptions": subscriptions,
+        }
+    )
+
+
+# ---------------------------------------------------------------- the ACL text
+
+
+def acl_rules(acl: str) -> dict[str, list[tuple[str, str]]]:
+    """The ACL's rules by user: ``{user: [(access, topic filter), ...]}``."""
+    rules: dict[str, list[tuple[str, str]]] = {}
+    current: list[tuple[str, str]] = []
+    for line in acl.splitlines():
+        if line.startswith("user "):
+            current = rules.setdefault(line.removeprefix("user "), [])
+        elif line.startswith("topic "):
+            _, access, topic_filter = line.split(" ", 2)
+            current.append((access, topic_filter))
+    return rules
+
+
+def may_write(rules: list[tuple[str, str]], topic: str) -> bool:
+    return any(
+        access in ("write", "readwrite") and topic_matches(topic_filter, topic)
+        for access, topic_filter in rules
+    )
+
+
+def test_acl_for_the_shipped_group(group: Group) -> None:
+    acl = acl_from_group(group, group.core.thing)
+    assert acl.startswith("# Mosquitto ACL for Greengrass group weather-station,")
+    rules = acl_rules(acl)
+    assert list(rules) == ["weather-station-core", "bme680-sensor", "weather-station"]
+    assert rules["weather-station-core"] == [("readwrite", "#"), ("readwrite", "$aws/#")]
+    assert ("write", "bme680/readings") in rules["bme680-sensor"]
+    writers = [user for user, allowed in rules.items() if may_write(allowed, "bme680/readings")]
+    assert writers == ["weather-station-core", "bme680-sensor"]
+    assert allowed_sources(group, "bme680/readings") == ("device:bme680-sensor",)
+
+
+def test_acl_text_including_a_device_without_subscriptions() -> None:
+    group = a_group(
+        [{"source": "device:sensor", "subject": "sensors/+/temp", "target": "function:f"}],
+        ["sensor", "idle"],
+    )
+    assert acl_from_group(group, "core") == (
+        "# Mosquitto ACL for Greengrass group test-group, derived from its subscriptions\n"
+        "# by harness.rigs.mosquitto. Users are client certificate CNs (thing names).\n"
+        "\n"
+        "# the core (core): everything; '#' does not match topics starting with '$'\n"
+        "user core\n"
+        "topic readwrite #\n"
+        "topic readwrite $aws/#\n"
+        "\n"
+        "# device sensor\n"
+        "user sensor\n"
+        "topic write sensors/+/temp\n"
+        "\n"
+        "# device idle: no subscriptions (may connect, nothing else)\n"
+        "user idle\n"
+    )
+
+
+def test_acl_reads_writes_and_shadow_topics() -> None:
+    group = a_group(
+        [
+            {"source": "device:sensor", "subject": "sensors/+/temp", "target": "function:f"},
+            {"source": "function:f", "subject": "display/text", "target": "device:display"},
+            {"source": "device:display", "subject": "display/text", "target": "function:f"},
+            {
+                "source": "device:sensor",
+                "subject": "$aws/things/sensor/shadow/update",
+                "target": "GGShadowService",
+            },
+            {
+                "source": "GGShadowService",
+                "subject": "$aws/things/sensor/shadow/update/accepted",
+                "target": "device:sensor",
+            },
+        ],
+        ["sensor", "display"],
+    )
+    blocks = acl_from_group(group, "core").split("\n\n")[2:]
+    assert blocks == [
+        "# device sensor\nuser sensor\ntopic write sensors/+/temp\n"
+        "topic write $aws/things/sensor/shadow/update\n"
+        "topic read $aws/things/sensor/shadow/update/accepted",
+        "# device display\nuser display\ntopic readwrite display/text\n",
+    ]
+
+
+def test_allowed_sources_follow_the_subscription_subjects(group: Group) -> None:
+    assert allowed_sources(group, "bme680/readings") == ("device:bme680-sensor",)
+    assert allowed_sources(group, "hello/world") == ()  # a function's route, not a device's
+    assert allowed_sources(group, "bme680/readings/extra") == ()
+    wildcards = a_group(
+        [
+            {"source": "device:a", "subject": "sensors/+/temp", "target": "function:f"},
+            {"source": "device:b", "subject": "sensors/#", "target": "function:f"},
+            {"source": "function:f", "subject": "sensors/x/temp", "target": "device:c"},
+        ],
+        ["a", "b", "c"],
+    )
+    assert allowed_sources(wildcards, "sensors/x/temp") == ("device:a", "device:b")
+    assert allowed_sources(wildcards, "sensors/x/humidity") == ("device:b",)
+
+
+def test_find_mosquitto_names_the_package_when_absent(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(mosquitto_module, "_FALLBACK", tmp_path / "mosquitto")
+    with pytest.raises(FileNotFoundError) as raised:
+        find_mosquitto()
+    assert str(raised.value) == NOT_INSTALLED
+    assert NOT_INSTALLED == (
+        "Mosquitto is not installed: apt-get install mosquitto (Debian/Ubuntu/Raspberry Pi OS)"
+    )
+
+
+# ---------------------------------------------------------------- the broker, for real
+
+
+def require_mosquitto() -> str:
+    try:
+        return find_mosquitto()
+    except FileNotFoundError as error:
+        pytest.skip(str(error))
+
+
+@pytest.fixture(scope="module")
+def pki(group: Group, tmp_path_factory: pytest.TempPathFactory) -> RunPki:
+    things = [device.thing for device in group.devices]
+    return RunPki.create(tmp_path_factory.mktemp("pki"), things=things, core_thing=group.core.thing)
+
+
+@pytest.fixture(scope="module")
+def broker(
+    group: Group, pki: RunPki, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Mosquitto]:
+    require_mosquitto()
+    acl = acl_from_group(group, pki.core_thing)
+    with Mosquitto(tmp_path_factory.mktemp("broker"), pki, acl) as broker:
+        yield broker
+
+
+class Client:
+    """A paho client over TLS with a thing's certificate; every wait ends on its event."""
+
+    def __init__(
+        self,
+        port: int,
+        ca: Path,
+        cert: Path | None,
+        key: Path | None,
+        client_id: str,
+        protocol: int = mqtt.MQTTv5,
+    ) -> None:
+        self.port = port
+        self.client_id = client_id
+        self.client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=protocol
+        )
+        self.client.tls_set(ca_certs=str(ca), certfile=cert and str(cert), keyfile=key and str(key))
+        self._changed = threading.Condition()
+        self.connacks: list[ReasonCode] = []
+        self.disconnects: list[ReasonCode] = []
+        self.pubacks: dict[int, ReasonCode] = {}
+        self.subacks: dict[int, list[ReasonCode]] = {}
+        self.messages: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
+        self.client.on_connect = self._record(lambda flags, reason: self.connacks.append(reason))
+        self.client.on_disconnect = self._record(
+            lambda flags, reason: self.disconnects.append(reason)
+        )
+        self.client.on_publish = self._record(self.pubacks.__setitem__)
+        self.client.on_subscribe = self._record(self.subacks.__setitem__)
+        self.client.on_message = lambda client, userdata, message: self.messages.put(message)
+
+    def _record(self, store: Callable[[Any, Any], object]) -> Callable[..., None]:
+        """A paho VERSION2 callback ``(client, userdata, a, b, properties)`` calling
+        ``store(a, b)`` and waking the waiters."""
+
+        def callback(client: Any, userdata: Any, first: Any, second: Any, props: Any) -> None:
+            with self._changed:
+                store(first, second)
+                self._changed.notify_all()
+
+        return callback
+
+    def wait(self, done: Callable[[], object], what: str) -> None:
+        with self._changed:
+            assert self._changed.wait_for(done, TIMEOUT), f"no {what} within {TIMEOUT}s"
+
+    def connect(self) -> Client:
+        self.client.connect("127.0.0.1", self.port)
+        self.client.loop_start()
+        self.wait(lambda: self.connacks, "CONNACK")
+        assert not self.connacks[0].is_failure, self.connacks[0]
+        return self
+
+    def connect_refused(self) -> str:
+        """Connect without the network thread (whose retries would outlive the test); what the
+        client saw instead of a successful CONNACK."""
+        try:
+            self.client.connect("127.0.0.1", self.port)
+        except (ssl.SSLError, OSError) as error:
+            return f"connect raised {error}"
+        for _ in range(int(TIMEOUT / 0.05)):  # each loop() waits for the network, 0.05 s at most
+            if self.connacks or self.disconnects:
+                break
+            self.client.loop(timeout=0.05)
+        assert not [reason for reason in self.connacks if not reason.is_failure]
+        assert self.disconnects or self.connacks, "the connection neither failed nor succeeded"
+        return f"disconnected: {self.disconnects}, CONNACK: {self.connacks}"
+
+    def subscribe(self, *topics: str) -> None:
+        for topic in topics:
+            _, mid = self.client.subscribe(topic, qos=1)
+            self.wait(lambda mid=mid: mid in self.subacks, f"SUBACK for {topic}")
+            assert [reason.value for reason in self.subacks[mid]] == [1], self.subacks[mid]
+
+    def publish(self, topic: str, payload: bytes) -> ReasonCode:
+        """Publish with QoS 1; the PUBACK's reason code."""
+        info = self.client.publish(topic, payload, qos=1)
+        self.wait(lambda: info.mid in self.pubacks, f"PUBACK for {topic}")
+        return self.pubacks[info.mid]
+
+    def next_message(self) -> mqtt.MQTTMessage:
+        return self.messages.get(timeout=TIMEOUT)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+class Clients:
+    """``clients(broker, thing, ...)`` makes a client whose identity is ``thing`` (connected
+    unless ``connect=False``); :meth:`close` closes them all. Close them before their broker
+    stops: a client that lost its broker takes up to a second (paho's retry pause) to stop."""
+
+    def __init__(self, pki: RunPki) -> None:
+        self.pki = pki
+        self.made: list[Client] = []
+        self._numbers = itertools.count()
+
+    def __call__(
+        self,
+        broker: Mosquitto,
+        thing: str,
+        *,
+        protocol: int = mqtt.MQTTv5,
+        issuer: RunPki | None = None,
+        connect: bool = True,
+    ) -> Client:
+        cert, key = (issuer or self.pki).client(thing)
+        client_id = f"{thing}-{next(self._numbers)}"
+        client = Client(broker.port, self.pki.group_ca, cert, key, client_id, protocol)
+        self.made.append(client)
+        return client.connect() if connect else client
+
+    def close(self) -> None:
+        while self.made:
+            self.made.pop().close()
+
+
+@pytest.fixture
+def clients(pki: RunPki) -> Iterator[Clients]:
+    made = Clients(pki)
+    yield made
+    made.close()
+
+
+PROTOCOLS = [pytest.param(mqtt.MQTTv5, id="v5"), pytest.param(mqtt.MQTTv311, id="v3.1.1")]
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_a_device_publishes_where_its_acl_allows(
+    broker: Mosquitto, clients: Clients, protocol: int
+) -> None:
+    core = clients(broker, "weather-station-core", protocol=protocol)
+    core.subscribe("bme680/readings")
+    sensor = clients(broker, "bme680-sensor", protocol=protocol)
+    assert sensor.publish("bme680/readings", b'{"sequence": 1}').value == 0
+    message = core.next_message()
+    assert (message.topic, message.payload) == ("bme680/readings", b'{"sequence": 1}')
+
+
+def test_a_denied_publish_gets_not_authorized_over_mqtt5(
+    broker: Mosquitto, clients: Clients
+) -> None:
+    core = clients(broker, "weather-station-core")
+    core.subscribe("#")
+    sensor = clients(broker, "bme680-sensor")
+    station = clients(broker, "weather-station")  # in the group, but no subscriptions
+    denied = [
+        sensor.publish("hello/world", b"denied"),
+        station.publish("bme680/readings", b"denied"),
+    ]
+    assert [(reason.value, str(reason)) for reason in denied] == [
+        (NOT_AUTHORIZED, "Not authorized")
+    ] * 2
+    assert sensor.publish("bme680/readings", b"allowed").value == 0
+    message = core.next_message()  # in order from the broker: nothing denied came before
+    assert message.payload == b"allowed"
+    assert core.messages.empty()
+
+
+def test_a_denied_publish_is_dropped_silently_over_mqtt311(
+    broker: Mosquitto, clients: Clients
+) -> None:
+    core = clients(broker, "weather-station-core", protocol=mqtt.MQTTv311)
+    core.subscribe("#")
+    sensor = clients(broker, "bme680-sensor", protocol=mqtt.MQTTv311)
+    assert sensor.publish("hello/world", b"denied").value == 0  # a plain PUBACK
+    assert sensor.publish("bme680/readings", b"allowed").value == 0
+    assert core.next_message().payload == b"allowed"
+    assert core.messages.empty()
+    assert any(
+        f"Denied PUBLISH from {sensor.client_id} " in line and "'hello/world'" in line
+        for line in broker.log_lines()
+    )
+
+
+def test_the_core_reaches_shadow_topics_through_the_aws_rule(
+    broker: Mosquitto, clients: Clients
+) -> None:
+    core = clients(broker, "weather-station-core")
+    core.subscribe("#", "$aws/#")  # '#' alone does not see $aws/... topics
+    topic = "$aws/things/weather-station/shadow/update"
+    assert core.publish(topic, b"{}").value == 0
+    assert core.next_message().topic == topic
+    assert core.messages.empty()
+
+
+def test_devices_only_receive_what_their_acl_lets_them_read(
+    pki: RunPki, clients: Clients, tmp_path: Path
+) -> None:
+    """A SUBSCRIBE is granted whatever the ACL says; each message is checked on delivery."""
+    require_mosquitto()
+    group = a_group(
+        [{"source": "function:f", "subject": "display/text", "target": "device:bme680-sensor"}],
+        ["bme680-sensor"],
+    )
+    with Mosquitto(tmp_path, pki, acl_from_group(group, pki.core_thing)) as broker:
+        display = clients(broker, "bme680-sensor")
+        display.subscribe("#")  # granted QoS 1
+        core = clients(broker, "weather-station-core")
+        assert core.publish("other/topic", b"not for the display").value == 0
+        assert core.publish("display/text", b"hello").value == 0
+        assert display.next_message().payload == b"hello"
+        assert display.messages.empty()
+        clients.close()
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_a_client_without_a_certificate_is_refused(
+    broker: Mosquitto, pki: RunPki, protocol: int
+) -> None:
+    client = Client(broker.port, pki.group_ca, None, None, "anonymous", protocol)
+    client.connect_refused()
+    assert any("peer did not return a certificate" in line for line in broker.log_lines())
+
+
+def test_a_certificate_from_another_ca_is_refused(
+    broker: Mosquitto, clients: Clients, tmp_path: Path
+) -> None:
+    foreign = RunPki.create(tmp_path, things=["bme680-sensor"], core_thing="weather-station-core")
+    client = clients(broker, "bme680-sensor", issuer=foreign, connect=False)
+    client.connect_refused()
+    assert any("certificate verify failed" in line for line in broker.log_lines())
+
+
+class EventOnLog(logging.Handler):
+    """Sets an event when a log record's message contains ``text``."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+        self.event = threading.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.text in record.getMessage():
+            self.event.set()
+
+
+def test_a_restart_keeps_the_port_and_the_device_reconnects(
+    group: Group, pki: RunPki, clients: Clients, tmp_path: Path
+) -> None:
+    require_mosquitto()
+    log = logging.getLogger("tests.rigs.reconnect")
+    log.setLevel(logging.INFO)
+    reconnected = EventOnLog("reconnected to")
+    log.addHandler(reconnected)
+    with Mosquitto(tmp_path, pki, acl_from_group(group, pki.core_thing)) as broker:
+        port = broker.port
+        connect = mqtt_connector("bme680-sensor", *map(str, pki.client("bme680-sensor")), log=log)
+        device = connect(broker.host, port, str(pki.group_ca))
+        try:
+            broker.restart()
+            assert broker.running
+            assert broker.port == port
+            # paho's own reconnection, after its one-second minimum delay
+            assert reconnected.event.wait(TIMEOUT)
+            core = clients(broker, "weather-station-core")
+            core.subscribe("bme680/readings")
+            device.publish("bme680/readings", b"after the restart")
+            assert core.next_message().payload == b"after the restart"
+        finally:
+            clients.close()
+            device.close()
+            log.removeHandler(reconnected)
+    assert not broker.running
+    assert sum(" running" in line for line in broker.log_lines()) == 2
+
+
+def test_a_broker_that_cannot_listen_reports_its_log(pki: RunPki, tmp_path: Path) -> None:
+    require_mosquitto()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        broker = Mosquitto(tmp_path, pki, "", port=taken.getsockname()[1])
+        with pytest.raises(RuntimeError, match="exited with status") as raised:
+            broker.start()
+    assert "Error: Address already in use" in str(raised.value)
+    assert not broker.running
+
+
+def test_a_device_discovers_the_broker_and_its_readings_reach_the_core(
+    broker: Mosquitto, pki: RunPki, clients: Clients, tmp_path: Path
+) -> None:
+    """The whole path: discovery over mutual TLS, the group CA written from the reply, the
+    first connectivity entry refused (nothing listens there), the broker accepted."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead_port = probe.getsockname()[1]
+    cert, key = map(str, pki.client("bme680-sensor"))
+    with DiscoveryEndpoint(
+        pki,
+        group_id="weather-station-group",
+        core_thing_arn="arn:aws:iot:us-east-1:123456789012:thing/weather-station-core",
+        connectivity=[("127.0.0.1", dead_port), (broker.host, broker.port)],
+    ) as endpoint:
+        info = discover(
+            endpoint.host, "bme680-sensor", cert, key, str(pki.root_ca), port=endpoint.port,
+            timeout=TIMEOUT,
+        )
+    core = clients(broker, "weather-station-core")
+    core.subscribe("bme680/readings")
+    connected = connect_to_core(
+        info, mqtt_connector("bme680-sensor", cert, key, timeout=TIMEOUT), tmp_path / "ca"
+    )
+    try:
+        assert connected.connectivity.port == broker.port
+        assert connected.ca_path.read_text().strip() == pki.group_ca_pem.strip()
+        connected.client.publish("bme680/readings", b'{"sequence": 7}')
+        assert core.next_message().payload == b'{"sequence": 7}'
+    finally:
+        connected.client.close()
