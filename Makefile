@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench hil clean
+.PHONY: demo test lint bench hil hil-broker mosquitto clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -24,10 +24,23 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) -m harness demo
 
-## Every offline test (fakes only) and the linter.
-test: $(STAMP)
-	$(PY) -m pytest
+## Every offline test (fakes only), the hardware suite against the emulated Pi (Mosquitto
+## on loopback), and the linter.
+test: $(STAMP) mosquitto
+	$(PY) -m pytest -n auto
+	$(PY) -m pytest -m hil --rig broker
 	$(VENV)/bin/ruff check .
+
+## The hardware suite and every scenario against an emulated Pi over a real broker.
+hil-broker: $(STAMP) mosquitto
+	$(PY) -m pytest -m hil --rig broker
+
+## Mosquitto (the Debian package) for the broker rig, installed when missing.
+mosquitto:
+	@command -v mosquitto >/dev/null || test -x /usr/sbin/mosquitto || { \
+	  SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
+	  echo "installing Mosquitto (apt-get install mosquitto)"; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq mosquitto >/dev/null; }
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

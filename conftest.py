@@ -4,7 +4,10 @@ Markers:
   hil -- needs a rig with real hardware or its emulation (Raspberry Pi, BME680, Greengrass core).
 
 A plain ``pytest`` run never touches hardware: items marked ``hil`` are deselected unless the
-run selects them explicitly with ``-m`` (for example ``pytest -m hil`` on the Pi).
+run selects them explicitly with ``-m`` (for example ``pytest -m hil`` on the Pi, or
+``pytest -m hil --rig broker`` against the emulated Pi). Scenario files under ``scenarios/``
+are items too: on the ``sim`` rig they run with the offline suite; on another rig they are
+marked ``hil``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,15 @@
-"""``python -m bench``: run every benchmark."""
+"""``python -m bench``: run every benchmark (exits non-zero if a scenario of the set failed)."""
 
-from bench import bme680_read, inference_latency, shadow_vs_moto, sim_day
+import sys
+
+from bench import (
+    bme680_read,
+    broker_latency,
+    inference_latency,
+    scenario_set,
+    shadow_vs_moto,
+    sim_day,
+)
 
 shadow_vs_moto.main([])
 print()
@@ -9,3 +18,8 @@ print()
 bme680_read.main([])
 print()
 inference_latency.main([])
+print()
+scenario_failures = scenario_set.main([])
+print()
+broker_latency.main([])  # prints the reason and skips when Mosquitto is missing
+sys.exit(1 if scenario_failures else 0)

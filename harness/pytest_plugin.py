@@ -35,6 +35,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="where scenarios and the hardware suite run: sim (the simulated core, "
                          "the default off the Pi), broker (an emulated Pi over Mosquitto on "
                          "loopback), pi (the real core; the default on a Raspberry Pi)")
+    group.addoption("--gg-results", default=None, metavar="DIR",
+                    help="write each scenario's result (every expectation's outcome) to "
+                         "DIR/<scenario>.json")
     group.addoption("--pi-config", default=None,
                     help="the pi rig's configuration file (default $HIL_PI_CONFIG or "
                          "hil/pi.yaml)")
@@ -103,6 +106,42 @@ def rig_provider(config: pytest.Config) -> RigProvider:
 def rig(request: pytest.FixtureRequest) -> Rig:
     """The rig chosen with ``--rig`` (skips with the reason when it is not available)."""
     return rig_provider(request.config).get()
+
+
+NO_BROKER = ("the {rig} rig has no MQTT broker to test against: the hardware suite runs with "
+             "--rig broker (an emulated Pi over Mosquitto) or --rig pi (on the Pi)")
+
+
+@pytest.fixture
+def station(rig: Rig) -> Iterator[Any]:
+    """The weather station on the rig, running: the core with the group's Lambdas and the
+    device program reading the sensor (on the broker rig, emulated; on the Pi, the real
+    deployment). Closed after the test."""
+    opener = getattr(rig, "station", None)
+    if opener is None:
+        pytest.skip(NO_BROKER.format(rig=rig.name))
+    session = opener()
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def shadow(station: Any) -> Any:
+    """The ``weather-station`` Shadow over the MQTT Shadow topics
+    (:class:`~harness.rigs.mqtt_client.ShadowClient`), connected as that thing."""
+    return station.shadow_client("weather-station")
+
+
+@pytest.fixture
+def sensor(rig: Rig) -> Iterator[Any]:
+    """The BME680 through the real ``bme680`` library (``device.sensor.BME680Sensor``): the
+    physical one on the Pi, a simulated chip in the station's air elsewhere."""
+    opener = getattr(rig, "sensor", None)
+    if opener is None:
+        pytest.skip(f"the {rig.name} rig has no sensor of its own: use --rig broker or pi")
+    handle = opener()
+    yield handle
+    handle.close()
 
 
 @pytest.fixture

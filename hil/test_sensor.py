@@ -1,28 +1,11 @@
-"""The device program's sensor path on the Raspberry Pi: the real bme680 library on the
-physical chip (``pytest -m hil``). Skips with the exact reason off a Pi."""
+"""The device program's sensor path: the real bme680 library on the rig's sensor (the
+``sensor`` fixture: the physical chip on the Pi, a simulated one on the broker rig)."""
 
 from __future__ import annotations
-
-import os
-from pathlib import Path
 
 import pytest
 
 pytestmark = pytest.mark.hil
-
-I2C_BUS = Path(os.environ.get("HIL_I2C_BUS", "/dev/i2c-1"))
-
-
-@pytest.fixture
-def sensor():
-    if not I2C_BUS.exists():
-        pytest.skip(f"no I2C bus at {I2C_BUS}: not a Raspberry Pi with I2C enabled")
-    from device.sensor import open_sensor
-
-    bus_number = int(I2C_BUS.name.rsplit("-", 1)[-1])
-    opened = open_sensor(bus_number=bus_number)
-    yield opened
-    opened.close()
 
 
 def test_a_reading_is_physically_plausible(sensor):

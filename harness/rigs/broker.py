@@ -47,7 +47,7 @@ from harness.rigs.base import RigUnavailable
 from harness.rigs.chip import chip_for
 from harness.rigs.discovery import DiscoveryEndpoint
 from harness.rigs.mosquitto import Mosquitto, acl_from_group, allowed_sources, find_mosquitto
-from harness.rigs.mqtt_client import MqttIdentity, close_client, connect_client
+from harness.rigs.mqtt_client import MqttIdentity, ShadowClient, close_client, connect_client
 from harness.rigs.pki import RunPki
 from harness.rigs.sim import ALL_CAPABILITIES
 from harness.scenarios.environment import environment_source
@@ -58,6 +58,19 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_TIME_SCALE = 10.0
 DEFAULT_MAX_WALL = 20.0
+
+
+#: The air around the emulated Pi's sensor in :meth:`BrokerRig.station`.
+STATION_AIR = {"temperature": 15.0, "pressure": 1012.5, "humidity": 55.0}
+
+
+def station_scenario(hours: float = 24.0) -> Scenario:
+    """A scenario that only sets up the station: steady air, the device every 5 s."""
+    return Scenario.model_validate({
+        "name": "weather station", "duration": hours * 3600,
+        "environment": {"profile": {"steady": dict(STATION_AIR)}},
+        "device": {"thing": "bme680-sensor", "period": 5},
+        "expectations": [{"always": "version grows"}]})
 
 
 @dataclass(frozen=True)
@@ -131,6 +144,24 @@ class BrokerRig:
         tests that drive the broker themselves."""
         return BrokerSession(self, seed=seed, cpu_temperature=cpu_temperature, **options)
 
+    def station(self) -> BrokerSession:
+        """The weather station as the hardware suite finds it on a Pi: the core with its
+        Lambdas and the device program reading the sensor in steady air
+        (:data:`STATION_AIR`), running until closed."""
+        return self.open(station_scenario(), Path("."))
+
+    def sensor(self) -> Any:
+        """The real ``bme680`` library on a simulated chip in :data:`STATION_AIR` (what the
+        station's device program reads), opened as the device program opens it."""
+        from device.sensor import open_sensor
+        from fakes.bme680 import SimulatedBME680
+
+        start = time.monotonic()
+        chip = SimulatedBME680(clock=lambda: time.monotonic() - start)
+        air = environment_source(station_scenario().environment,  # type: ignore[arg-type]
+                                 cpu_temperature=45.0, folder=Path("."))
+        return open_sensor(bus=_ChipBus(chip, air, lambda: time.monotonic() - start))
+
     def close(self) -> None:
         if self.discovery is not None:
             self.discovery.stop()
@@ -203,13 +234,14 @@ class BrokerSession:
                  **simulation_options: Any) -> None:
         self.rig = rig
         self.scale = rig.time_scale
-        if scenario is not None:
+        if scenario is not None and scenario.duration < 86_400:
             self.scale = max(self.scale, scenario.duration / rig.max_wall)
         self.ambiguous = 0
         self.device_counters = Counters()
         self._inbound: queue.SimpleQueue[_Inbound] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._clients: dict[str, Any] = {}
+        self._shadow_clients: list[ShadowClient] = []
         self._device_thread: threading.Thread | None = None
         self._device_log: _DeviceLog | None = None
         self._device_thing: str | None = None
@@ -338,6 +370,29 @@ class BrokerSession:
         self._device_thread = thread
         thread.start()
 
+    # -- for tests that talk MQTT themselves (the hardware suite) -------------------------
+
+    @property
+    def timing_factor(self) -> float:
+        return self.rig.timing_factor
+
+    def identity(self, thing: str) -> MqttIdentity:
+        """How ``thing`` connects to the broker (its certificate and the group CA)."""
+        return self.rig.identity(thing)
+
+    def shadow_client(self, thing: str, as_thing: str | None = None) -> ShadowClient:
+        """``thing``'s Shadow over the MQTT Shadow topics, connected as ``as_thing`` (the
+        thing itself by default); while it waits for a reply the core runs."""
+        client = ShadowClient(self.identity(as_thing or thing), thing,
+                              pump=lambda wall: self.wait_until(lambda: False,
+                                                                timeout=wall * self.scale))
+        self._shadow_clients.append(client)
+        return client
+
+    def routed(self, topic: str) -> list[RoutedMessage]:
+        """What the core's router received on ``topic``."""
+        return self.sim.messages(topic)
+
     # -- stimuli and faults --------------------------------------------------------------
 
     def client(self, thing: str) -> Any:
@@ -402,6 +457,8 @@ class BrokerSession:
             self._device_thread.join(10)
         if self._device_log is not None:
             logging.getLogger("device").removeHandler(self._device_log)
+        for shadow_client in self._shadow_clients:
+            shadow_client.close()
         for client in [*self._clients.values(), getattr(self, "_bridge", None)]:
             if client is not None:
                 close_client(client)

@@ -7,6 +7,8 @@ the item with the run's report (which expectation, when it first failed, what wa
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -57,6 +59,12 @@ class ScenarioItem(pytest.Item):
         except RigCannotRun as error:
             pytest.skip(str(error))
         self.user_properties.append(("rig", rig.name))
+        results = self.config.getoption("--gg-results", None)
+        if results:
+            folder = Path(results)
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{self.name}.json").write_text(
+                json.dumps(dataclasses.asdict(self.result), indent=1, default=repr) + "\n")
         if not self.result.passed:
             raise ScenarioFailed(self.result)
 

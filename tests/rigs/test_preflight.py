@@ -1,0 +1,402 @@
+"""The pi rig's preflight, without a Pi: the simulated BME680 on the bus, connections and
+discovery injected, deployed Lambdas as files under a temporary greengrass root."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from fakes.bme680 import NoDevice, SimulatedBME680, WrongChipId
+from harness.group import load_group
+from harness.rigs.pi_config import PiConfig, load_pi_config
+from harness.rigs.preflight import (
+    Check,
+    CoreTarget,
+    check_core,
+    check_sensor,
+    mqtt_connect,
+    preflight,
+    skip_reason,
+)
+
+CERT = b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+KEY = b"-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----\n"
+GROUP = """\
+name: test-group
+core: {thing: test-core}
+functions:
+  - name: republish
+    module: republish
+  - name: greeter
+    module: hello
+"""
+REPUBLISH = b"def function_handler(event, context):\n    return event\n"
+HELLO = b"def function_handler(event, context):\n    return 'hello'\n"
+DEPLOYED = "gg/packages/artifacts-unarchived/{component}/1.0.0/lambda/{module}.py"
+
+
+@pytest.fixture
+def rig(tmp_path, monkeypatch):
+    """A rig folder: config, certificates, the code under test, and a greengrass root where
+    both functions are deployed as they are under test. The working directory is the rig, so
+    messages name ``lambdas/<module>.py`` as they do from the repository's root."""
+    monkeypatch.chdir(tmp_path)
+    for name, content in [("certs/ca.pem", CERT), ("certs/client.pem", CERT),
+                          ("certs/client.key", KEY), ("lambdas/republish.py", REPUBLISH),
+                          ("lambdas/hello.py", HELLO),
+                          (DEPLOYED.format(component="republish", module="republish"),
+                           REPUBLISH),
+                          (DEPLOYED.format(component="greeter", module="hello"), HELLO)]:
+        target = tmp_path / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+    (tmp_path / "lambdas" / "group.yaml").write_text(GROUP, encoding="utf-8")
+    return tmp_path
+
+
+def config_in(folder: Path, extra: str = "", **replace: str) -> PiConfig:
+    text = textwrap.dedent("""\
+        core: {host: 192.168.1.20, ca: certs/ca.pem}
+        client: {cert: certs/client.pem, key: certs/client.key}
+        greengrass_root: gg
+        """) + textwrap.dedent(extra)
+    for old, new in replace.items():
+        text = text.replace(old, new)
+    path = folder / "pi.yaml"
+    path.write_text(text, encoding="utf-8")
+    return load_pi_config(path)
+
+
+class Connections:
+    """A connect function that records its calls and fails for the addresses told to."""
+
+    def __init__(self, failures: dict[str, Exception] | None = None) -> None:
+        self.calls: list[tuple[CoreTarget, str, float]] = []
+        self.failures = failures or {}
+
+    def __call__(self, target: CoreTarget, config: PiConfig, timeout: float) -> None:
+        self.calls.append((target, config.client.thing, timeout))
+        if str(target) in self.failures:
+            raise self.failures[str(target)]
+
+
+def run(rig: Path, config: PiConfig | None = None, *, chip: SimulatedBME680 | None = None,
+        connect: Connections | None = None, **options) -> dict[str, Check]:
+    chip = chip or SimulatedBME680()
+    checks = preflight(config or config_in(rig), bus_factory=lambda bus: chip,
+                       connect=connect or Connections(), group=rig / "lambdas" / "group.yaml",
+                       **options)
+    return {check.name: check for check in checks}
+
+
+# ---------------------------------------------------------------- all well
+
+
+def test_a_healthy_rig_passes_every_check(rig):
+    connect = Connections()
+    checks = run(rig, connect=connect, timeout=4.0)
+    assert list(checks) == ["file client.cert", "file client.key", "file core.ca", "core",
+                            "sensor", "lambda republish", "lambda greeter"]
+    assert all(check.ok for check in checks.values()), checks
+    assert skip_reason(list(checks.values())) is None
+    assert connect.calls == [(CoreTarget("192.168.1.20", 8883, rig / "certs/ca.pem"),
+                              "weather-station", 4.0)]
+    assert checks["core"].reason == ("the core at 192.168.1.20:8883 accepted 'weather-station'"
+                                     " (MQTT over TLS)")
+    assert checks["sensor"].reason == "sensor at /dev/i2c-1 address 0x76 answered chip id 0x61"\
+        " (BME680)"
+    deployed = rig / DEPLOYED.format(component="republish", module="republish")
+    assert checks["lambda republish"].reason.startswith(
+        f"deployed republish ({deployed}) is lambdas/republish.py (sha256 ")
+
+
+def test_the_bus_number_and_address_come_from_the_config(rig):
+    opened = []
+    chip = SimulatedBME680(address=0x77)
+
+    def bus_factory(bus: int) -> SimulatedBME680:
+        opened.append(bus)
+        return chip
+
+    config = config_in(rig, "sensor: {bus: 3, address: 0x77}\n")
+    check = check_sensor(config, bus_factory)
+    assert check.ok and opened == [3]
+    assert check.reason == "sensor at /dev/i2c-3 address 0x77 answered chip id 0x61 (BME680)"
+    with pytest.raises(TypeError):  # the check closed the bus it opened
+        chip.read_byte_data(0x77, 0xD0)
+
+
+# ---------------------------------------------------------------- the sensor
+
+
+def test_a_wrong_chip_id_names_the_chip_it_probably_is(rig):
+    chip = SimulatedBME680()
+    chip.inject(WrongChipId(0x60))
+    check = run(rig, chip=chip)["sensor"]
+    assert not check.ok
+    assert check.reason == ("sensor at /dev/i2c-1 address 0x76 answered chip id 0x60, expected"
+                            " 0x61 (BME680): is this a BME280?")
+    chip = SimulatedBME680()
+    chip.inject(WrongChipId(0x12))
+    assert run(rig, chip=chip)["sensor"].reason == (
+        "sensor at /dev/i2c-1 address 0x76 answered chip id 0x12, expected 0x61 (BME680)")
+
+
+def test_no_device_at_the_address(rig):
+    chip = SimulatedBME680()
+    chip.inject(NoDevice())
+    check = run(rig, chip=chip)["sensor"]
+    assert not check.ok
+    assert check.reason == (
+        "sensor at /dev/i2c-1 address 0x76 did not answer: [Errno 121] Remote I/O error:"
+        " nothing acknowledges there: check the wiring and power, and whether the chip is at"
+        " 0x77 (i2cdetect -y 1)")
+
+
+def test_the_chip_at_the_other_address(rig):
+    check = run(rig, chip=SimulatedBME680(address=0x77))["sensor"]
+    assert not check.ok and "address 0x76 did not answer: [Errno 121]" in check.reason
+
+
+def test_no_i2c_bus(rig):
+    def no_bus(bus: int) -> SimulatedBME680:
+        raise FileNotFoundError(2, "No such file or directory", f"/dev/i2c-{bus}")
+
+    check = check_sensor(config_in(rig), no_bus)
+    assert not check.ok
+    assert check.reason.startswith("no I2C bus /dev/i2c-1: turn I2C on (sudo raspi-config")
+    assert check.reason.endswith("or fix sensor.bus in pi.yaml")
+
+
+def test_the_bus_is_not_ours_to_open(rig):
+    def denied(bus: int) -> SimulatedBME680:
+        raise PermissionError(13, "Permission denied", f"/dev/i2c-{bus}")
+
+    assert check_sensor(config_in(rig), denied).reason == (
+        "cannot open /dev/i2c-1 ([Errno 13] Permission denied: '/dev/i2c-1'): add the user to"
+        " the i2c group (sudo adduser $USER i2c, then log in again)")
+
+
+# ---------------------------------------------------------------- the core
+
+
+def test_a_core_that_refuses_the_connection(rig):
+    refused = ConnectionRefusedError(111, "Connection refused")
+    checks = run(rig, connect=Connections({"192.168.1.20:8883": refused}))
+    assert not checks["core"].ok
+    assert checks["core"].reason == (
+        "no core at 192.168.1.20:8883: [Errno 111] Connection refused: is Greengrass running"
+        " there, with its MQTT broker on port 8883?")
+    assert skip_reason(list(checks.values())) == (
+        "pi rig preflight failed: core: " + checks["core"].reason)
+
+
+def test_a_core_that_does_not_answer_in_time(rig):
+    silent = TimeoutError("no CONNACK from 192.168.1.20:8883 within 10s")
+    check = check_core(config_in(rig), connect=Connections({"192.168.1.20:8883": silent}))
+    assert check.reason == ("no core at 192.168.1.20:8883: no CONNACK from 192.168.1.20:8883"
+                            " within 10s")
+
+
+def test_discovery_tries_each_core_address_in_order(rig):
+    config = config_in(rig, "discovery: {endpoint: greengrass-ats.example.com,"
+                       " root_ca: certs/ca.pem}\n",
+                       **{"core: {host: 192.168.1.20, ca: certs/ca.pem}\n": ""})
+    asked = []
+
+    def discover(config: PiConfig, folder: Path, timeout: float) -> list[CoreTarget]:
+        asked.append((config.discovery.endpoint, config.client.thing, timeout))
+        ca = folder / "group-ca.pem"
+        ca.write_bytes(CERT)
+        return [CoreTarget("10.0.0.5", 8883, ca), CoreTarget("gg-core.local", 8883, ca)]
+
+    connect = Connections({"10.0.0.5:8883": OSError(113, "No route to host")})
+    check = check_core(config, connect=connect, discover=discover, timeout=2.0)
+    assert check == Check("core", True, "the core at gg-core.local:8883 accepted"
+                          " 'weather-station' (MQTT over TLS)")
+    assert asked == [("greengrass-ats.example.com", "weather-station", 2.0)]
+    assert [str(target) for target, _, _ in connect.calls] == ["10.0.0.5:8883",
+                                                                 "gg-core.local:8883"]
+
+    connect = Connections({"10.0.0.5:8883": OSError(113, "No route to host"),
+                           "gg-core.local:8883": ConnectionRefusedError(111, "Connection"
+                                                                         " refused")})
+    check = check_core(config, connect=connect, discover=discover)
+    assert not check.ok
+    assert check.reason.startswith("no core at 10.0.0.5:8883: [Errno 113] No route to host;"
+                                   " no core at gg-core.local:8883: [Errno 111] Connection"
+                                   " refused")
+
+
+def test_discovery_failing_or_finding_nothing(rig):
+    config = config_in(rig, "discovery: {endpoint: greengrass-ats.example.com,"
+                       " root_ca: certs/ca.pem}\n",
+                       **{"core: {host: 192.168.1.20, ca: certs/ca.pem}\n": ""})
+
+    def forbidden(config: PiConfig, folder: Path, timeout: float) -> list[CoreTarget]:
+        raise RuntimeError("HTTP 403 Forbidden")
+
+    check = check_core(config, connect=Connections(), discover=forbidden)
+    assert check.reason == ("discovery at https://greengrass-ats.example.com:8443 for thing"
+                            " 'weather-station' failed: HTTP 403 Forbidden")
+    check = check_core(config, connect=Connections(), discover=lambda *_: [])
+    assert check.reason == ("discovery at https://greengrass-ats.example.com:8443 lists no core"
+                            " for thing 'weather-station': associate it with the core")
+
+
+def test_the_real_connect_reports_a_refused_connection(rig):
+    """The default connect (paho-mqtt over TLS) against a port nobody listens on."""
+    crypto = pytest.importorskip("cryptography.x509")
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = crypto.Name([crypto.NameAttribute(crypto.oid.NameOID.COMMON_NAME, "test")])
+    now = datetime.now(UTC)
+    cert = (crypto.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(1)
+            .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=1))
+            .add_extension(crypto.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    (rig / "certs/ca.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (rig / "certs/client.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (rig / "certs/client.key").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    with socket.socket() as probe:  # a port that was free a moment ago
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = config_in(rig, **{"192.168.1.20": "127.0.0.1", "ca: ": f"port: {port}, ca: "})
+    check = check_core(config, connect=mqtt_connect, timeout=5.0)
+    assert not check.ok
+    assert check.reason.startswith(f"no core at 127.0.0.1:{port}: [Errno 111] Connection"
+                                   " refused")
+
+
+# ---------------------------------------------------------------- files
+
+
+def test_a_missing_certificate_is_named_and_the_core_not_tried(rig):
+    (rig / "certs/client.pem").unlink()
+    connect = Connections()
+    checks = run(rig, connect=connect)
+    assert checks["file client.cert"] == Check(
+        "file client.cert", False,
+        f"client.cert {rig / 'certs/client.pem'} does not exist: copy it there or fix"
+        " client.cert in pi.yaml")
+    assert checks["core"] == Check("core", False, "not tried: client.cert unusable")
+    assert connect.calls == []
+
+
+def test_unreadable_and_non_pem_files(rig):
+    (rig / "certs/ca.pem").write_text("not a certificate\n")
+    key = rig / "certs/client.key"
+
+    def read_file(path: Path) -> bytes:
+        if path == key:
+            raise PermissionError(13, "Permission denied", str(path))
+        return path.read_bytes()
+
+    checks = run(rig, read_file=read_file)
+    assert checks["file client.key"].reason == (
+        f"client.key {key} cannot be read ([Errno 13] Permission denied: '{key}'): make it"
+        " readable by the user running the tests")
+    assert checks["file core.ca"].reason == (
+        f"core.ca {rig / 'certs/ca.pem'} is not a PEM CA certificate (no '-----BEGIN"
+        " CERTIFICATE-----' line)")
+    assert checks["core"].reason == "not tried: client.key, core.ca unusable"
+    assert skip_reason(list(checks.values())).count("; ") == 2
+
+
+# ---------------------------------------------------------------- deployed Lambdas
+
+
+def test_a_deployed_lambda_that_differs_from_the_code_under_test(rig):
+    deployed = rig / DEPLOYED.format(component="republish", module="republish")
+    deployed.write_bytes(REPUBLISH + b"# edited on the Pi\n")
+    check = run(rig)["lambda republish"]
+    assert not check.ok
+    ours = hashlib.sha256(REPUBLISH).hexdigest()[:12]
+    theirs = hashlib.sha256(REPUBLISH + b"# edited on the Pi\n").hexdigest()[:12]
+    assert check.reason == (f"deployed republish ({deployed}) differs from lambdas/republish.py"
+                            f" (sha256 {theirs}.. vs {ours}..): deploy the code under test")
+
+
+def test_the_config_names_the_deployed_file(rig):
+    elsewhere = rig / "elsewhere" / "republish.py"
+    elsewhere.parent.mkdir()
+    elsewhere.write_bytes(REPUBLISH)
+    (rig / DEPLOYED.format(component="republish", module="republish")).write_bytes(b"old")
+    checks = run(rig, config_in(rig, "lambdas: {republish: elsewhere/republish.py}\n"))
+    assert checks["lambda republish"].ok
+    assert f"({elsewhere})" in checks["lambda republish"].reason
+
+
+def test_a_lambda_that_is_not_deployed(rig):
+    deployed = rig / DEPLOYED.format(component="greeter", module="hello")
+    deployed.unlink()
+    check = run(rig)["lambda greeter"]
+    assert check.reason == (
+        f"no deployed hello.py under {rig / 'gg'}/packages/artifacts-unarchived/*/*/**/hello.py:"
+        " deploy greeter, or name its file as lambdas.greeter in pi.yaml")
+
+
+def test_several_deployed_copies(rig):
+    older = rig / "gg/packages/artifacts-unarchived/republish/0.9.0/lambda/republish.py"
+    older.parent.mkdir(parents=True)
+    older.write_bytes(REPUBLISH)
+    assert run(rig)["lambda republish"].ok  # two copies, the same bytes
+    older.write_bytes(b"previous version")
+    check = run(rig)["lambda republish"]
+    assert not check.ok
+    assert check.reason.startswith("2 deployed copies of republish.py differ: ")
+    assert check.reason.endswith("name the one the core runs as lambdas.republish in pi.yaml")
+
+
+def test_a_lambda_named_in_the_config_but_not_in_the_group(rig):
+    checks = run(rig, config_in(rig, "lambdas: {republsh: x.py}\n"))
+    assert checks["lambda republsh"] == Check(
+        "lambda republsh", False,
+        "lambdas.republsh in pi.yaml names no function of the group (functions: greeter,"
+        " republish)")
+
+
+def test_the_weather_stations_group_checks_every_function(rig):
+    """With the repository's group every function is checked against lambdas/<module>.py."""
+    config = config_in(rig)
+    checks = preflight(config, bus_factory=lambda bus: SimulatedBME680(),
+                       connect=Connections())
+    group = load_group(Path(__file__).resolve().parents[2] / "lambdas" / "group.yaml")
+    assert [c.name for c in checks if c.name.startswith("lambda ")] == [
+        f"lambda {function.name}" for function in group.functions]
+    lambdas = {c.name: c for c in checks if c.name.startswith("lambda ")}
+    assert lambdas["lambda republish"].reason.startswith("deployed republish (")
+    repository_file = Path(__file__).resolve().parents[2] / "lambdas" / "republish.py"
+    assert f" differs from {repository_file} " in lambdas["lambda republish"].reason
+    assert lambdas["lambda hello_world"].reason.startswith("no deployed hello_world.py under ")
+
+
+def test_skip_reason_joins_every_failure():
+    checks = [Check("a", True, "fine"), Check("b", False, "broken"), Check("c", False, "gone")]
+    assert skip_reason(checks) == "pi rig preflight failed: b: broken; c: gone"
+    assert skip_reason(checks[:1]) is None
+    assert str(checks[1]) == "FAILED b: broken"
+
+
+def test_a_folder_this_user_cannot_read_is_named_not_taken_for_no_deployment(rig, monkeypatch):
+    packages = rig / "gg" / "packages"
+    real_access = os.access
+    monkeypatch.setattr("harness.rigs.preflight.os.access",
+                        lambda path, mode: Path(path) != packages and real_access(path, mode))
+    check = run(rig)["lambda republish"]
+    assert check.reason == (
+        f"cannot look for the deployed republish.py: {packages} is not readable by this user;"
+        " run as a user who may read it, or name a readable copy as lambdas.republish in"
+        " pi.yaml")
