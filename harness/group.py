@@ -725,8 +725,11 @@ def _yaml_kind(value: Any) -> str:
     return "a list" if isinstance(value, list) else "a mapping" if isinstance(value, dict) else "?"
 
 
-def _describe(detail: Any) -> str:
-    """A pydantic error said in terms of the YAML file."""
+def _describe(detail: Any, where: Loc | None = None, root: type[BaseModel] | None = None
+              ) -> str:
+    """A pydantic error said in terms of the YAML file. An unknown field lists the fields
+    allowed at ``where`` (the error's place, cleaned of pydantic's union tags) in ``root``
+    (a document model; :class:`Group` by default)."""
     kind, loc, value = detail["type"], detail["loc"], detail.get("input")
     prefix = "key " if loc and loc[-1] == "[key]" else ""
     if kind == _RULE:
@@ -734,9 +737,9 @@ def _describe(detail: Any) -> str:
     if kind == "missing":
         return "required field is missing"
     if kind == "extra_forbidden":
-        model = _model_at(loc[:-1])
-        allowed = ", ".join(model.model_fields) if model else "?"
-        return f"unknown field (allowed here: {allowed})"
+        model = _model_at((loc if where is None else where)[:-1], root or Group)
+        allowed = f" (allowed here: {', '.join(model.model_fields)})" if model else ""
+        return f"unknown field{allowed}"
     if kind == "string_type" and isinstance(value, bool | int | float):
         return f"{prefix}must be a string, but YAML read {_yaml_kind(value)}: put it in quotes"
     if kind == "model_type":

@@ -35,7 +35,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,7 +49,7 @@ from harness.rigs.discovery import DiscoveryEndpoint
 from harness.rigs.mosquitto import Mosquitto, acl_from_group, allowed_sources, find_mosquitto
 from harness.rigs.mqtt_client import MqttIdentity, ShadowClient, close_client, connect_client
 from harness.rigs.pki import RunPki
-from harness.rigs.sim import ALL_CAPABILITIES
+from harness.rigs.sim import ALL_CAPABILITIES, SimulationBacked
 from harness.scenarios.environment import environment_source
 from harness.scenarios.schema import Scenario
 from harness.simulation import DEFAULT_GROUP, Simulation
@@ -224,7 +224,7 @@ class _DeviceLog(logging.Handler):
                               f"{record.lineno},{record.getMessage()}")
 
 
-class BrokerSession:
+class BrokerSession(SimulationBacked):
     """One scenario (or test) on the broker rig. See the module docstring."""
 
     _count = 0  # bridge sessions so far: each session's bridge has its own MQTT session
@@ -411,12 +411,6 @@ class BrokerSession:
         else:
             self.sim.publish(source, topic, payload)
 
-    def update_shadow(self, thing: str, document: dict[str, Any]) -> None:
-        self.sim.update_shadow(thing, document)
-
-    def delete_shadow(self, thing: str) -> None:
-        self.sim.delete_shadow(thing)
-
     def restart_core(self, downtime: float) -> None:
         """The core and its broker stop; both start again ``downtime`` s later."""
         self.sim.restart_core(downtime)
@@ -427,16 +421,7 @@ class BrokerSession:
         self.sim.core.logs.core("WARN", f"MQTT broker down for {duration:g} s")
         self.rig.mosquitto.restart(duration / self.scale)
 
-    def stall_function(self, function: str, invocations: int) -> None:
-        self.sim.stall_function(function, invocations)
-
     # -- what expectations read ----------------------------------------------------------
-
-    def shadow(self, thing: str) -> dict[str, Any] | None:
-        return self.sim.shadow(thing)
-
-    def messages(self, topic: str | None = None) -> Sequence[RoutedMessage]:
-        return self.sim.messages(topic)
 
     def logs(self, name: str) -> list[str]:
         if name.startswith("device:"):
@@ -444,12 +429,6 @@ class BrokerSession:
                 return []
             return list(self._device_log.lines)
         return self.sim.logs(name)
-
-    def core_log(self) -> list[str]:
-        return self.sim.core_log()
-
-    def stats(self, function: str) -> Any:
-        return self.sim.stats(function)
 
     def close(self) -> None:
         self._stop.set()

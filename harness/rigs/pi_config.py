@@ -43,7 +43,6 @@ from harness.group import (
     ThingName,
     _describe,
     _dotted,
-    _model_at,
     _raise_problems,
     _rule_error,
     _yaml_kind,
@@ -302,7 +301,8 @@ def load_pi_config(path: str | Path | None = None, *, origin: str | None = None)
         for detail in error.errors():
             loc = _clean(detail["loc"])
             problems.append(
-                Problem(str(path), index.line(loc), _dotted(loc, "(pi config)"), _say(detail, loc))
+                Problem(str(path), index.line(loc), _dotted(loc, "(pi config)"),
+                        _describe(detail, loc, PiConfig))
             )
         raise PiConfigError(problems) from None
     if problems:
@@ -335,11 +335,3 @@ def _clean(loc: Loc) -> Loc:
     return tuple(
         part for part in loc if not (isinstance(part, str) and part.startswith("function-"))
     )
-
-
-def _say(detail: Any, loc: Loc) -> str:
-    if detail["type"] == "extra_forbidden":
-        model = _model_at(loc[:-1], PiConfig)
-        allowed = f" (allowed here: {', '.join(model.model_fields)})" if model else ""
-        return f"unknown field{allowed}"
-    return _describe(detail)

@@ -21,7 +21,39 @@ from harness.simulation import DEFAULT_GROUP, Simulation
 ALL_CAPABILITIES: frozenset[str] = frozenset(Capability.__args__)  # type: ignore[attr-defined]
 
 
-class SimSession:
+class SimulationBacked:
+    """What a session whose core is a :class:`~harness.simulation.Simulation` (``.sim``)
+    does the same on every rig: the Shadow, counters and logs read in process, desired-state
+    and delete requests and Lambda stalls handed to the core."""
+
+    sim: Simulation
+
+    def update_shadow(self, thing: str, document: dict[str, Any]) -> None:
+        self.sim.update_shadow(thing, document)
+
+    def delete_shadow(self, thing: str) -> None:
+        self.sim.delete_shadow(thing)
+
+    def stall_function(self, function: str, invocations: int) -> None:
+        self.sim.stall_function(function, invocations)
+
+    def shadow(self, thing: str) -> dict[str, Any] | None:
+        return self.sim.shadow(thing)
+
+    def messages(self, topic: str | None = None) -> Sequence[RoutedMessage]:
+        return self.sim.messages(topic)
+
+    def logs(self, name: str) -> list[str]:
+        return self.sim.logs(name)
+
+    def core_log(self) -> list[str]:
+        return self.sim.core_log()
+
+    def stats(self, function: str) -> Any:
+        return self.sim.stats(function)
+
+
+class SimSession(SimulationBacked):
     """A scenario on a :class:`~harness.simulation.Simulation` (``.sim``)."""
 
     def __init__(self, scenario: Scenario, folder: Path, group: str | Path) -> None:
@@ -56,39 +88,16 @@ class SimSession:
     def publish(self, source: str, topic: str, payload: bytes) -> None:
         self.sim.publish(source, topic, payload)
 
-    def update_shadow(self, thing: str, document: dict[str, Any]) -> None:
-        self.sim.update_shadow(thing, document)
-
-    def delete_shadow(self, thing: str) -> None:
-        self.sim.delete_shadow(thing)
-
     def restart_core(self, downtime: float) -> None:
         self.sim.restart_core(downtime)
 
     def disconnect_broker(self, duration: float) -> None:
         self.sim.disconnect_broker(duration)
 
-    def stall_function(self, function: str, invocations: int) -> None:
-        self.sim.stall_function(function, invocations)
-
-    def shadow(self, thing: str) -> dict[str, Any] | None:
-        return self.sim.shadow(thing)
-
-    def messages(self, topic: str | None = None) -> Sequence[RoutedMessage]:
-        return self.sim.messages(topic)
-
-    def logs(self, name: str) -> list[str]:
-        return self.sim.logs(name)
-
-    def core_log(self) -> list[str]:
-        return self.sim.core_log()
-
-    def stats(self, function: str) -> Any:
-        return self.sim.stats(function)
-
     def close(self) -> None:
         try:
-            self.sim.close() if hasattr(self, "sim") else None
+            if hasattr(self, "sim"):
+                self.sim.close()
         finally:
             if self._tmp is not None:
                 self._tmp.cleanup()

@@ -18,7 +18,6 @@ from harness.group import (
     Problem,
     _describe,
     _dotted,
-    _model_at,
     read_yaml_mapping,
 )
 from harness.scenarios.schema import Scenario
@@ -37,7 +36,7 @@ def load_scenario(path: str | Path) -> Scenario:
         for detail in _relevant(error.errors()):
             loc = _clean(detail["loc"])
             problems.append(Problem(str(path), index.line(loc), _dotted(loc, "(scenario)"),
-                                    _say(detail, loc)))
+                                    _describe(detail, loc, Scenario)))
         raise ScenarioError(problems) from None
     if problems:
         raise ScenarioError(problems)
@@ -60,11 +59,3 @@ def _clean(loc: Loc) -> Loc:
     return tuple(part for part in loc
                  if not (isinstance(part, str) and (part.startswith(("literal[", "function-"))
                                                     or part in ("Check",))))
-
-
-def _say(detail: Any, loc: Loc) -> str:
-    if detail["type"] == "extra_forbidden":
-        model = _model_at(loc[:-1], Scenario)
-        allowed = f" (allowed here: {', '.join(model.model_fields)})" if model else ""
-        return f"unknown field{allowed}"
-    return _describe(detail)
