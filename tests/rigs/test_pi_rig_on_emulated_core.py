@@ -1,0 +1,126 @@
+"""The pi rig's code path against an emulated Pi: its config points at the broker rig's
+Mosquitto (the harness core pumped in a thread of its own, the device program reading a
+simulated chip), so everything the pi rig does over MQTT runs here as it would on a Pi."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from device.readings import Measurement, encode, reading_message
+from harness.rigs.base import RigUnavailable
+from harness.rigs.pi import PiRig, PiSession
+from harness.rigs.pi_config import load_pi_config
+from harness.rigs.preflight import check_core
+
+CONFIG = """\
+core: {{host: {host}, port: {port}, ca: {ca}}}
+client: {{thing: weather-station, cert: {ws_cert}, key: {ws_key}}}
+devices:
+  bme680-sensor: {{thing: bme680-sensor, cert: {s_cert}, key: {s_key}}}
+greengrass_root: {root}
+restart_command: null
+timing_factor: 1.0
+lock_file: {lock}
+"""
+
+
+@pytest.fixture(scope="module")
+def emulated_pi(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from harness.rigs.broker import BrokerRig
+
+    try:
+        rig = BrokerRig.start()
+    except RigUnavailable as error:
+        pytest.skip(str(error))
+    ready, stop = threading.Event(), threading.Event()
+    failure: list[BaseException] = []
+
+    def pump() -> None:  # the core's simulation lives and runs in this thread only
+        try:
+            session = rig.station()
+        except BaseException as error:
+            failure.append(error)
+            ready.set()
+            return
+        ready.set()
+        try:
+            while not stop.is_set():
+                session.wait_until(stop.is_set, timeout=0.2 * session.scale)
+        finally:
+            session.close()
+
+    thread = threading.Thread(target=pump, name="emulated core", daemon=True)
+    thread.start()
+    assert ready.wait(60), "the emulated core did not start"
+    if failure:
+        raise failure[0]
+    folder = tmp_path_factory.mktemp("pi")
+    ws_cert, ws_key = rig.pki.client("weather-station")
+    s_cert, s_key = rig.pki.client("bme680-sensor")
+    config = folder / "pi.yaml"
+    config.write_text(CONFIG.format(host=rig.mosquitto.host, port=rig.mosquitto.port,
+                                    ca=rig.pki.group_ca, ws_cert=ws_cert, ws_key=ws_key,
+                                    s_cert=s_cert, s_key=s_key, root=folder / "greengrass",
+                                    lock=folder / "pi.lock"))
+    yield load_pi_config(config)
+    stop.set()
+    thread.join(30)
+    rig.close()
+
+
+@pytest.fixture
+def pi_session(emulated_pi: Any) -> Iterator[PiSession]:
+    session = PiRig(emulated_pi).station()
+    yield session
+    session.close()
+
+
+def test_the_preflight_finds_the_core_answering(emulated_pi: Any) -> None:
+    check = check_core(emulated_pi, timeout=10.0)
+    assert check.ok, check.reason
+
+
+def test_the_pi_rig_reads_the_live_shadow_over_mqtt(pi_session: PiSession) -> None:
+    assert pi_session.wait_until(
+        lambda: (pi_session.shadow("weather-station") or {}).get("state", {})
+        .get("reported", {}).get("message") == "Success", timeout=30)
+    reported = pi_session.shadow("weather-station")["state"]["reported"]  # type: ignore[index]
+    assert reported["pressure"] == pytest.approx(1012.5, abs=0.5)
+    # what the weather-station identity may read was seen by the rig's listener
+    assert pi_session.messages("$aws/things/weather-station/shadow/get/accepted")
+
+
+def test_the_pi_rig_injects_a_reading_as_the_sensor_device(pi_session: PiSession) -> None:
+    reading = reading_message(777_001, Measurement(temperature=20.0, pressure=1001.0,
+                                                   humidity=70.0))
+    pi_session.publish("device:bme680-sensor", "bme680/readings", encode(reading))
+    assert pi_session.wait_until(
+        lambda: (pi_session.shadow("weather-station") or {}).get("state", {})
+        .get("reported", {}).get("sequence") == 777_001, timeout=30)
+
+
+def test_the_pi_rig_round_trips_the_shadow_and_says_what_it_cannot_do(
+        pi_session: PiSession) -> None:
+    client = pi_session.shadow_client("weather-station")
+    outcome, accepted = client.update({"desired": {"pi_rig": 1}})
+    assert outcome == "accepted", accepted
+    assert client.get()[1]["state"]["desired"]["pi_rig"] == 1
+    with pytest.raises(RigUnavailable, match="restart_command is null"):
+        pi_session.restart_core(1.0)
+    with pytest.raises(RigUnavailable, match="counters"):
+        pi_session.stats("republish")
+    assert pi_session.logs("republish") == []  # no core logs folder on this emulated Pi
+
+
+def test_the_pi_rig_skips_scenarios_it_cannot_run(emulated_pi: Any) -> None:
+    from harness.rigs.base import RigCannotRun
+    from harness.scenarios import run_scenario
+
+    with pytest.raises(RigCannotRun, match="it sets the air the sensor sees"):
+        run_scenario(Path(__file__).resolve().parents[2] / "scenarios" / "steady_weather.yaml",
+                     rig=PiRig(emulated_pi))
