@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from harness.rigs.base import RigCannotRun
+from harness.rigs.base import RigCannotRun, RigUnavailable
 from harness.scenarios.loading import ScenarioError, load_scenario
 from harness.scenarios.runner import ScenarioResult, run_scenario
 
@@ -56,7 +56,7 @@ class ScenarioItem(pytest.Item):
         rig = rig_provider(self.config).get()
         try:
             self.result = run_scenario(scenario, folder=self.path.parent, rig=rig)
-        except RigCannotRun as error:
+        except (RigCannotRun, RigUnavailable) as error:  # e.g. no identity to publish as
             pytest.skip(str(error))
         self.user_properties.append(("rig", rig.name))
         results = self.config.getoption("--gg-results", None)

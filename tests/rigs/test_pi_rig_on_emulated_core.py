@@ -124,3 +124,33 @@ def test_the_pi_rig_skips_scenarios_it_cannot_run(emulated_pi: Any) -> None:
     with pytest.raises(RigCannotRun, match="it sets the air the sensor sees"):
         run_scenario(Path(__file__).resolve().parents[2] / "scenarios" / "steady_weather.yaml",
                      rig=PiRig(emulated_pi))
+
+
+SHORT_INJECTION = """\
+name: injected reading on the pi rig
+duration: 5
+step: 0.5
+stimuli:
+  - at: 0.5
+    publish:
+      source: bme680-sensor
+      topic: bme680/readings
+      payload: {sequence: 880101, temperature: 30.0, pressure: 1005.0, humidity: 60.0,
+                message: Success}
+expectations:
+  - within: 4
+    messages:
+      topic: $aws/things/weather-station/shadow/update/accepted
+      where: {path: state.reported.sequence, equals: 880101}
+      count: 1
+"""
+
+
+def test_a_scenario_runs_on_the_pi_rig_in_real_time(emulated_pi: Any, tmp_path: Path) -> None:
+    from harness.scenarios import run_scenario
+
+    path = tmp_path / "short.yaml"
+    path.write_text(SHORT_INJECTION)
+    result = run_scenario(path, rig=PiRig(emulated_pi))
+    assert result.rig == "pi"
+    assert result.passed, result.report()

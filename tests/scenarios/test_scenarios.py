@@ -19,7 +19,7 @@ def test_the_shipped_scenarios_are_there() -> None:
     assert {"steady_weather", "rain_front", "sensor_dropout", "i2c_fault_burst", "brown_out",
             "malformed_readings", "burst_above_queue", "shadow_deleted", "core_restart",
             "broker_disconnect", "lambda_timeout", "cloud_desired_state",
-            "trace_replay"} <= stems
+            "trace_replay", "injected_readings"} <= stems
     for path in SCENARIO_FILES:
         assert load_scenario(path).expectations  # every file loads
 
