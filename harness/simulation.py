@@ -27,6 +27,7 @@ from fakes import ipc_backend
 from fakes.core_modules import core_runtime_path
 from fakes.shadow import ShadowService
 from harness.clock import DEFAULT_EPOCH, Scheduler, VirtualClock
+from harness.cloud.shadow_sync import CloudShadows, ShadowSync
 from harness.core import SHADOW_SERVICE, CoreUnavailable, Mode, RoutedMessage, SimulatedCore
 from harness.devices import SimulatedDevice
 from harness.environ import install_environ_proxy, uninstall_environ_proxy
@@ -56,6 +57,7 @@ class Simulation:
         cpu_temperature: CpuTemperature = 45.0,
         secrets: dict[str, str] | None = None,
         ml_resources: Mapping[str, str | Path] | None = None,
+        cloud: bool = False,
     ) -> None:
         if Simulation._open is not None:
             raise RuntimeError("another Simulation is open in this process; close it first")
@@ -77,8 +79,12 @@ class Simulation:
         self._closed = False
         self._known_sources: set[str] = set()
         self.devices: list[SimulatedDevice] = []
+        self.sync: ShadowSync | None = None
+        self._aws: Any = None
         self._open_hooks()
         self.core.start()
+        if cloud:
+            self._start_cloud()
 
     @classmethod
     def from_group(cls, path: str | Path = DEFAULT_GROUP, seed: int = 0, **options: Any
@@ -88,10 +94,63 @@ class Simulation:
         ``epoch``, ``shadow_path`` (SQLite file kept across restarts), ``cpu_temperature``
         (degrees C, a function of elapsed seconds, or None), ``secrets`` ({name: value}),
         ``ml_resources`` ({name: zip, folder or model file}; by default the project's
-        ml/artifacts), unpacked where the functions that use them look."""
+        ml/artifacts), unpacked where the functions that use them look; ``cloud=True``
+        syncs the Shadows of devices with ``shadow_sync`` with cloud Shadows in moto
+        (:mod:`harness.cloud.shadow_sync`)."""
         path = Path(path)
         code_dir = Path(options.pop("code_dir", path.parent))
         return cls(load_group(path), code_dir=code_dir, seed=seed, **options)
+
+    # -- the cloud side ----------------------------------------------------------------
+
+    def _start_cloud(self) -> None:
+        import boto3
+        from moto import mock_aws
+
+        self._aws = mock_aws()
+        self._aws.start()
+        region = self.group.region
+        self.cloud = CloudShadows(boto3.client("iot-data", region_name=region),
+                                  boto3.client("iot", region_name=region))
+        things = [device.thing for device in self.group.devices if device.shadow_sync]
+        self.sync = ShadowSync(self.shadow_service, self.cloud, things,
+                               defer=self.scheduler.call_soon)
+        self.sync.start()
+
+    def _cloud(self) -> tuple[CloudShadows, ShadowSync]:
+        if self.sync is None:
+            raise RuntimeError("this simulation has no cloud side: open it with cloud=True")
+        return self.cloud, self.sync
+
+    def cloud_shadow(self, thing: str) -> dict[str, Any] | None:
+        """The cloud's Shadow document of ``thing`` as GetThingShadow returns it, or None."""
+        cloud, _ = self._cloud()
+        cloud._register(thing)
+        try:
+            reply = cloud.iot_data.get_thing_shadow(thingName=thing)
+        except cloud.iot_data.exceptions.ResourceNotFoundException:
+            return None
+        return json.loads(reply["payload"].read())
+
+    def cloud_update(self, thing: str, document: Payload) -> None:
+        """An update made in the cloud (an app, the console): it reaches the local Shadow
+        through the sync at once while connected, at the reconnection otherwise."""
+        cloud, sync = self._cloud()
+        cloud._register(thing)
+        cloud.iot_data.update_thing_shadow(thingName=thing, payload=_encode(document))
+        sync.cloud_changed(thing)
+
+    def disconnect_cloud(self, duration: float) -> None:
+        """The core loses the cloud for ``duration`` s; then a full sync converges."""
+        _, sync = self._cloud()
+        self.core.logs.core("WARN", f"cloud unreachable for {duration:g} s; shadow sync paused")
+        sync.set_online(False)
+
+        def reconnect() -> None:
+            self.core.logs.core("INFO", "cloud reachable again; full shadow sync")
+            sync.set_online(True)
+
+        self.scheduler.call_later(duration, reconnect)
 
     # -- process-wide hooks ------------------------------------------------------------
 
@@ -131,6 +190,8 @@ class Simulation:
             self.sysfs.close()
             self.ml.close()
             self.shadow_service.close()
+            if self._aws is not None:
+                self._aws.stop()
             Simulation._open = None
 
     def __enter__(self) -> Simulation:
@@ -207,7 +268,11 @@ class Simulation:
             self.shadow_service.close()
             shadow = ShadowService(clock=self.clock.time, path=self.shadow_path)
             self.shadow_service = shadow
+            if self.sync is not None:
+                self.sync.attach(shadow)
         self.core.restart(downtime, shadow)
+        if self.sync is not None:
+            self.scheduler.call_later(downtime, self.sync.start)  # full sync on start
         for device in self.devices:
             device.disconnect(downtime)
 

@@ -86,6 +86,9 @@ class ShadowService:
             raise ValueError("give either path or store, not both")
         self.clock = clock
         self.config = config or ShadowConfig()
+        #: called with (thing, shadow name or None, "update" | "delete") after every
+        #: accepted change (a shadow sync manager listens here)
+        self.observers: list[Callable[[str, str | None, str], None]] = []
         self._store: ShadowStore = store or (SQLiteStore(path) if path else MemoryStore())
         self._lock = threading.RLock()
         self._handlers = {"get": self._get, "update": self._update, "delete": self._delete}
@@ -181,9 +184,13 @@ class ShadowService:
             now = self._now()
             try:
                 validation.check_names(topic.thing, topic.shadow)
-                return handler[topic.operation](topic, payload, now)
+                result = handler[topic.operation](topic, payload, now)
             except ShadowRejection as rejection:
                 return self._rejected(topic, payload, rejection, now)
+        if self.observers and result[0] and topic.operation != "get":
+            for observer in list(self.observers):
+                observer(topic.thing, topic.shadow, topic.operation)
+        return result
 
     def _rejected(
         self, topic: ShadowTopic, payload: bytes, rejection: ShadowRejection, now: int

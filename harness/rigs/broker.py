@@ -247,6 +247,7 @@ class BrokerSession(SimulationBacked):
         self._device_thing: str | None = None
         if scenario is not None:
             seed, cpu_temperature = scenario.seed, scenario.cpu_temperature
+            simulation_options.setdefault("cloud", scenario.cloud)
         self._tmp = tempfile.TemporaryDirectory(prefix="gg-broker-session-")
         self.sim = Simulation.from_group(
             rig.group_path, seed=seed, cpu_temperature=cpu_temperature, epoch=time.time(),

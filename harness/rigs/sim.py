@@ -52,6 +52,15 @@ class SimulationBacked:
     def stats(self, function: str) -> Any:
         return self.sim.stats(function)
 
+    def cloud_shadow(self, thing: str) -> dict[str, Any] | None:
+        return self.sim.cloud_shadow(thing)
+
+    def cloud_update(self, thing: str, document: dict[str, Any]) -> None:
+        self.sim.cloud_update(thing, document)
+
+    def disconnect_cloud(self, duration: float) -> None:
+        self.sim.disconnect_cloud(duration)
+
 
 class SimSession(SimulationBacked):
     """A scenario on a :class:`~harness.simulation.Simulation` (``.sim``)."""
@@ -62,7 +71,8 @@ class SimSession(SimulationBacked):
         self._tmp = tempfile.TemporaryDirectory(prefix="gg-sim-") if restarts else None
         shadow_path = Path(self._tmp.name) / "shadow.db" if self._tmp else None
         self.sim = Simulation.from_group(group, seed=scenario.seed, shadow_path=shadow_path,
-                                         cpu_temperature=scenario.cpu_temperature)
+                                         cpu_temperature=scenario.cpu_temperature,
+                                         cloud=scenario.cloud)
         try:
             if scenario.device is not None:
                 assert scenario.environment is not None

@@ -19,6 +19,7 @@ from harness.scenarios.schema import (
     Check,
     Count,
     Expectation,
+    InSyncCheck,
     LogCheck,
     MessagesCheck,
     Never,
@@ -72,9 +73,13 @@ def at_path(document: Any, path: str) -> Any:
 
 
 def json_equal(a: Any, b: Any) -> bool:
-    """Equality as JSON sees it: ``true`` is not ``1``."""
+    """Equality as JSON sees it: ``true`` is not ``1`` (also inside objects and arrays)."""
     if isinstance(a, bool) or isinstance(b, bool):
         return type(a) is type(b) and a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(json_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b, strict=True))
     return bool(a == b)
 
 
@@ -85,7 +90,8 @@ def _in_count(n: int, count: Count | int) -> bool:
 
 
 def _shadow(check: ShadowCheck, sim: Simulation) -> tuple[bool, Any]:
-    value = at_path(sim.shadow(check.thing), check.path)
+    document = sim.cloud_shadow(check.thing) if check.side == "cloud" else sim.shadow(check.thing)
+    value = at_path(document, check.path)
     if "equals" in check.model_fields_set:
         return value is not MISSING and json_equal(value, check.equals), value
     if check.approx is not None:
@@ -130,8 +136,26 @@ def _stats(check: StatsCheck, sim: Simulation) -> tuple[bool, Any]:
     return ok, value
 
 
+def _sections(document: dict[str, Any] | None) -> dict[str, Any]:
+    state = (document or {}).get("state") or {}
+    return {section: state[section] for section in ("desired", "reported") if state.get(section)}
+
+
+def _in_sync(check: InSyncCheck, sim: Simulation) -> tuple[bool, Any]:
+    local, cloud = _sections(sim.shadow(check.thing)), _sections(sim.cloud_shadow(check.thing))
+    if json_equal(local, cloud):
+        return True, local
+    differing = sorted({f"{section}.{key}" for section in ("desired", "reported")
+                        for key in set(local.get(section, {})) | set(cloud.get(section, {}))
+                        if not json_equal(local.get(section, {}).get(key, MISSING),
+                                          cloud.get(section, {}).get(key, MISSING))})
+    return False, {"differ": differing}
+
+
 def evaluate(check: Check, sim: Simulation) -> tuple[bool, Any]:
     """Whether ``check`` holds now, and the value it looked at."""
+    if check.in_sync is not None:
+        return _in_sync(check.in_sync, sim)
     if check.shadow is not None:
         return _shadow(check.shadow, sim)
     if check.messages is not None:

@@ -22,6 +22,7 @@ _WHY: dict[str, str] = {
     "device_logs": "it checks the device program's log",
     "core_log": "it checks the core's own log",
     "exact_timing": "it is judged on exact virtual time",
+    "cloud": "it needs a simulated cloud side (cloud: true)",
 }
 
 
@@ -30,6 +31,8 @@ def needs_of(scenario: Scenario) -> dict[Capability, str]:
     needs: dict[Capability, str] = {}
     if scenario.device is not None and scenario.environment is not None:
         needs["set_environment"] = _WHY["set_environment"]
+    if scenario.cloud:
+        needs["cloud"] = _WHY["cloud"]
     kinds = {fault.kind for fault in scenario.faults}
     for kind, capability in (("sensor", "sensor_faults"),
                              ("broker_disconnect", "broker_disconnect"),

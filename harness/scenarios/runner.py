@@ -46,7 +46,7 @@ class ScenarioResult:
                           *(f"  {outcome}" for outcome in self.outcomes)])
 
 
-def _stimulate(session: RigSession, stimulus: Stimulus) -> None:
+def _stimulate(session: RigSession, stimulus: Stimulus, cloud: bool) -> None:
     if stimulus.publish is not None:
         publish = stimulus.publish
         payload = publish.payload.encode() if isinstance(publish.payload, str) \
@@ -54,8 +54,11 @@ def _stimulate(session: RigSession, stimulus: Stimulus) -> None:
         for _ in range(publish.repeat):
             session.publish(publish.source, publish.topic, payload)
     elif stimulus.desired is not None:
-        session.update_shadow(stimulus.desired.thing,
-                              {"state": {"desired": stimulus.desired.state}})
+        document = {"state": {"desired": stimulus.desired.state}}
+        if cloud:  # made in the cloud; shadow sync brings it to the core
+            session.cloud_update(stimulus.desired.thing, document)
+        else:  # as shadow sync delivers it to the local Shadow
+            session.update_shadow(stimulus.desired.thing, document)
     else:
         assert stimulus.delete_shadow is not None
         session.delete_shadow(stimulus.delete_shadow.thing)
@@ -70,6 +73,9 @@ def _fault(session: RigSession, fault: FaultSpec) -> None:
         session.disconnect_broker(fault.duration)
     elif fault.lambda_timeout is not None:
         session.stall_function(fault.lambda_timeout.function, fault.invocations or 1)
+    elif fault.cloud_disconnect is not None:
+        assert fault.duration is not None
+        session.disconnect_cloud(fault.duration)
 
 
 def _stops(scenario: Scenario, factor: float) -> list[float]:
@@ -118,7 +124,7 @@ def run_scenario(scenario: Scenario | str | Path, group: str | Path = DEFAULT_GR
             while events and events[0][0] <= stop:
                 event = events.pop(0)[2]
                 if isinstance(event, Stimulus):
-                    _stimulate(session, event)
+                    _stimulate(session, event, scenario.cloud)
                 else:
                     _fault(session, event)
             now = session.now

@@ -224,7 +224,8 @@ class LambdaTimeout(_Model):
     function: str
 
 
-FAULT_KINDS = ("sensor", "broker_disconnect", "core_restart", "lambda_timeout")
+FAULT_KINDS = ("sensor", "broker_disconnect", "core_restart", "lambda_timeout",
+               "cloud_disconnect")
 
 
 class FaultSpec(_Model):
@@ -234,7 +235,9 @@ class FaultSpec(_Model):
       transactions (open-ended when neither is given);
     - ``broker_disconnect: {}`` for ``duration`` s: the devices lose the core's broker;
     - ``core_restart: {downtime: 5}``: the core stops and starts again;
-    - ``lambda_timeout: {function: republish}`` for the next ``invocations`` (1).
+    - ``lambda_timeout: {function: republish}`` for the next ``invocations`` (1);
+    - ``cloud_disconnect: {}`` for ``duration`` s: the core loses the cloud (shadow sync
+      pauses; needs ``cloud: true``).
     """
 
     at: NonNegative
@@ -242,6 +245,7 @@ class FaultSpec(_Model):
     broker_disconnect: _NoParameters | None = None
     core_restart: CoreRestart | None = None
     lambda_timeout: LambdaTimeout | None = None
+    cloud_disconnect: _NoParameters | None = None
     duration: NonNegative | None = None
     transactions: Annotated[int, Field(ge=1)] | None = None
     invocations: Annotated[int, Field(ge=1)] | None = None
@@ -253,10 +257,12 @@ class FaultSpec(_Model):
             raise _rule_error("transactions goes with a sensor fault")
         if self.invocations is not None and self.lambda_timeout is None:
             raise _rule_error("invocations goes with lambda_timeout")
-        if self.duration is not None and self.sensor is None and self.broker_disconnect is None:
-            raise _rule_error("duration goes with a sensor fault or broker_disconnect")
-        if self.broker_disconnect is not None and self.duration is None:
-            raise _rule_error("broker_disconnect needs a duration (seconds)")
+        timed = self.broker_disconnect is not None or self.cloud_disconnect is not None
+        if self.duration is not None and self.sensor is None and not timed:
+            raise _rule_error("duration goes with a sensor fault, broker_disconnect or "
+                              "cloud_disconnect")
+        if timed and self.duration is None:
+            raise _rule_error(f"{self.kind} needs a duration (seconds)")
         return self
 
     @property
@@ -279,6 +285,7 @@ Capability = Literal[
     "device_logs",         # reads the device program's log
     "core_log",            # reads the core's own log
     "exact_timing",        # judged on exact virtual time (for example exact message counts)
+    "cloud",               # a cloud side (moto) whose Shadows sync with the core's
 ]
 
 
@@ -299,9 +306,11 @@ class Count(_Model):
 
 
 class ShadowCheck(_Model):
-    """The value at ``path`` in ``thing``'s Shadow document (as a GET returns it)."""
+    """The value at ``path`` in ``thing``'s Shadow document (as a GET returns it), the
+    core's local one or (``side: cloud``) the cloud's."""
 
     thing: str = DEFAULT_THING
+    side: Literal["local", "cloud"] = "local"
     path: str
     equals: Any = None
     approx: float | None = None
@@ -312,6 +321,7 @@ class ShadowCheck(_Model):
     @model_validator(mode="after")
     def _one(self) -> ShadowCheck:
         tests = ("equals", "approx", "present", "absent")
+        # side and thing are where to look, not what to test
         given = [name for name in tests if name in self.model_fields_set]
         if len(given) != 1:
             found = f"found {', '.join(given)}" if given else "found none"
@@ -364,7 +374,14 @@ class StatsCheck(_Model):
         return self
 
 
-CHECKS = ("shadow", "messages", "log", "stats")
+class InSyncCheck(_Model):
+    """The cloud's Shadow of ``thing`` holds the same desired and reported state as the
+    core's (metadata, versions and delta aside: they are each side's own)."""
+
+    thing: str = DEFAULT_THING
+
+
+CHECKS = ("shadow", "messages", "log", "stats", "in_sync")
 
 
 class Check(_Model):
@@ -372,6 +389,7 @@ class Check(_Model):
     messages: MessagesCheck | None = None
     log: LogCheck | None = None
     stats: StatsCheck | None = None
+    in_sync: InSyncCheck | None = None
 
     @model_validator(mode="after")
     def _one(self) -> Check:
@@ -415,6 +433,7 @@ class Expectation(_Model):
     messages: MessagesCheck | None = None
     log: LogCheck | None = None
     stats: StatsCheck | None = None
+    in_sync: InSyncCheck | None = None
 
     @model_validator(mode="after")
     def _shape(self) -> Expectation:
@@ -451,6 +470,7 @@ class Scenario(_Model):
     cpu_temperature: float = 45.0  # degrees C, steady
     environment: Environment | None = None
     device: Device | None = None
+    cloud: bool = False  # a cloud side (moto): devices with shadow_sync sync their Shadows
     needs: list[Capability] = []  # beyond what the content implies
     stimuli: list[Stimulus] = []
     faults: list[FaultSpec] = []
@@ -462,4 +482,6 @@ class Scenario(_Model):
             raise _rule_error("a device needs an environment to measure")
         if any(f.sensor is not None for f in self.faults) and self.device is None:
             raise _rule_error("sensor faults need a device")
+        if any(f.cloud_disconnect is not None for f in self.faults) and not self.cloud:
+            raise _rule_error("cloud_disconnect needs cloud: true")
         return self

@@ -54,3 +54,17 @@ def test_a_delete_that_is_ignored_is_caught(monkeypatch: pytest.MonkeyPatch) -> 
     result = run_scenario(SCENARIOS / "shadow_deleted.yaml")
     assert _failed(result) == {"the delete is accepted",
                                "right after the delete there is no Shadow"}
+
+
+def test_a_sync_that_never_comes_back_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    # (one that merely forgets its queue is rescued by the version check: its next push
+    # gets a 409 and turns into a full sync, which tests/cloud covers)
+    from harness.cloud.shadow_sync import ShadowSync
+
+    def stays_offline(self: ShadowSync, online: bool) -> None:
+        self.online = False
+
+    monkeypatch.setattr(ShadowSync, "set_online", stays_offline)
+    result = run_scenario(SCENARIOS / "cloud_offline_hour.yaml")
+    assert {"after the reconnection the core has the cloud's desired change",
+            "and both Shadows hold the same state again"} <= _failed(result)

@@ -126,5 +126,5 @@ def test_always_reports_only_the_alternative_the_file_meant(tmp_path: Path) -> N
     assert "mapping" not in message
     message = _problems(tmp_path, GOOD.replace("messages: {topic: x/y", "mesages: {topic: x/y"))
     assert "scenario.yaml:17: expectations.2.always.mesages: unknown field " \
-           "(allowed here: shadow, messages, log, stats)" in message
+           "(allowed here: shadow, messages, log, stats, in_sync)" in message
     assert "version grows" not in message
