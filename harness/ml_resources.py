@@ -5,6 +5,13 @@ and unpacks it to the resource's local path, which the functions that use it can
 each resource comes from a local file (a zip, a folder, or a single model file), is unpacked
 into a temporary directory that stands in for the core's file system, and the functions'
 environment values that name a resource's local path are pointed at the unpacked copy.
+:mod:`harness.cloud.s3_resources` gets the sources from S3 (moto) instead.
+
+Starting fails with :class:`MLResourceError`, naming the resource, its S3 URI, its
+destination and the file, when a source is missing, a zip is corrupt (not a zip, truncated, a
+CRC or deflate error) or holds an entry that would land outside the resource's folder
+(``../``, an absolute path: zip-slip). Two resources at the same destination, or one inside
+another's, never get here: the group's validation refuses them when it is loaded.
 """
 
 from __future__ import annotations
@@ -12,10 +19,11 @@ from __future__ import annotations
 import shutil
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from harness.group import Group
+from harness.group import Group, MLResource
 
 #: Where the project's own trained models are (ml/artifacts), looked up by resource name.
 LOCAL_ARTIFACTS = Path(__file__).resolve().parents[1] / "ml" / "artifacts"
@@ -53,7 +61,7 @@ class UnpackedResources:
                         f"{resource.destination}) has no local source: pass "
                         f"ml_resources={{{resource.name!r}: <zip, folder or file>}}")
                 target = self.root / resource.destination.lstrip("/")
-                _unpack(resource.name, Path(sources[resource.name]), target)
+                _unpack(resource, Path(sources[resource.name]), target)
                 self.paths[resource.destination] = target
         except BaseException:
             self.close()
@@ -73,24 +81,45 @@ class UnpackedResources:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def _unpack(name: str, source: Path, target: Path) -> None:
+def _unpack(resource: MLResource, source: Path, target: Path) -> None:
+    """Put ``source`` (a zip, a folder or a single file) in place at ``target``, as the core
+    puts a downloaded resource at its destination."""
+    where = f"ML resource {resource.name!r} ({resource.s3_uri} -> {resource.destination})"
     if not source.exists():
-        raise MLResourceError(f"ML resource {name!r}: {source} does not exist")
+        raise MLResourceError(f"{where}: {source} does not exist")
     target.mkdir(parents=True)
     if source.is_dir():
         shutil.copytree(source, target, dirs_exist_ok=True)
     elif source.suffix == ".zip":
-        try:
-            with zipfile.ZipFile(source) as archive:
-                for member in archive.namelist():
-                    resolved = (target / member).resolve()
-                    if not resolved.is_relative_to(target.resolve()):
-                        raise MLResourceError(
-                            f"ML resource {name!r}: {source} holds {member!r}, outside the "
-                            "resource's folder")
-                archive.extractall(target)
-        except zipfile.BadZipFile as error:
-            raise MLResourceError(f"ML resource {name!r}: {source} is not a valid zip "
-                                  f"({error})") from None
+        _unzip(where, resource.destination, source, target)
     else:
         shutil.copy2(source, target / source.name)
+
+
+#: What reading a damaged zip raises: no end record or a truncated one (BadZipFile), a bad
+#: CRC-32 (BadZipFile), damaged deflate data (zlib.error), data cut short (EOFError), an
+#: encrypted entry (RuntimeError) or an unknown compression method (NotImplementedError).
+_CORRUPT_ZIP = (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError)
+
+
+def _unzip(where: str, destination: str, source: Path, target: Path) -> None:
+    """Check every entry (a name that stays in ``target``, a header and data that match their
+    CRC-32) before extracting any, so a bad zip leaves nothing half unpacked."""
+    inside = target.resolve()
+    try:
+        with zipfile.ZipFile(source) as archive:
+            for member in archive.namelist():
+                if not (inside / member).resolve().is_relative_to(inside):
+                    raise MLResourceError(
+                        f"{where}: {source} holds {member!r}, outside the resource's folder "
+                        f"{destination} (zip-slip)")
+            damaged = archive.testzip()
+            if damaged is not None:
+                raise MLResourceError(f"{where}: {source} is not a valid zip ({damaged!r} "
+                                      "fails its CRC-32 or header check)")
+            archive.extractall(target)
+    except _CORRUPT_ZIP as error:
+        raise MLResourceError(f"{where}: {source} is not a valid zip ({error})") from None
+    except OSError as error:
+        raise MLResourceError(
+            f"{where}: {source} cannot be unpacked to {destination}: {error}") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zipfile
 
 import pytest
@@ -104,3 +105,64 @@ def test_a_zip_reaching_outside_its_folder_is_refused(tmp_path):
     (tmp_path / "g").mkdir()
     with pytest.raises(MLResourceError, match="outside the resource's folder"):
         simulate(tmp_path / "g", group(), {"reader_fn": READER}, ml_resources={"model": evil})
+
+
+WHERE = "ML resource 'model' (s3://greengrass-models/model.zip -> /ggml/tensorflow/model): "
+WEIGHTS = b"w=1 " * 256
+
+
+def damaged_zip(path, damage):
+    """A zip of ``weights.txt`` with ``damage`` done to its bytes."""
+    method = zipfile.ZIP_DEFLATED if damage == "deflate" else zipfile.ZIP_STORED
+    with zipfile.ZipFile(path, "w", compression=method) as archive:
+        archive.writestr("weights.txt", WEIGHTS if damage != "deflate" else bytes(range(256)) * 8)
+    data = bytearray(path.read_bytes())
+    if damage == "truncated":
+        del data[len(data) // 2:]
+    elif damage == "crc":
+        data[data.index(WEIGHTS) + 10] ^= 0xFF  # stored data no longer matches its CRC-32
+    elif damage == "deflate":
+        start = 30 + len("weights.txt")  # the local header, then the deflate stream
+        data[start:start + 16] = b"\xff" * 16
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize(("damage", "detail"), [
+    ("truncated", r"\(File is not a zip file\)"),
+    ("crc", r"\('weights.txt' fails its CRC-32 or header check\)"),
+    ("deflate", r"\(Error -3 while decompressing data: .+\)"),  # zlib.error
+])
+def test_a_damaged_zip_fails_the_start_naming_resource_and_file(tmp_path, damage, detail):
+    bad = damaged_zip(tmp_path / "model.zip", damage)
+    (tmp_path / "g").mkdir()
+    with pytest.raises(MLResourceError, match=(
+        re.escape(f"{WHERE}{bad} is not a valid zip ") + detail + "$"
+    )):
+        simulate(tmp_path / "g", group(), {"reader_fn": READER}, ml_resources={"model": bad})
+
+
+@pytest.mark.parametrize("entry", ["/etc/escape.txt", "weights/../../escape.txt"])
+def test_absolute_and_climbing_entries_are_refused_before_anything_is_unpacked(tmp_path, entry):
+    evil = tmp_path / "model.zip"
+    with zipfile.ZipFile(evil, "w") as archive:
+        archive.writestr("weights.txt", "w=1")  # a good entry first: not extracted either
+        archive.writestr(entry, "x")
+    (tmp_path / "g").mkdir()
+    with pytest.raises(MLResourceError) as caught:
+        simulate(tmp_path / "g", group(), {"reader_fn": READER}, ml_resources={"model": evil})
+    assert str(caught.value) == (
+        f"{WHERE}{evil} holds {entry!r}, outside the resource's folder /ggml/tensorflow/model "
+        "(zip-slip)")
+
+
+def test_a_zip_that_cannot_be_laid_out_fails_the_start(tmp_path):
+    odd = tmp_path / "model.zip"
+    with zipfile.ZipFile(odd, "w") as archive:
+        archive.writestr("weights", "a file")
+        archive.writestr("weights/inner.txt", "and a folder of the same name")
+    (tmp_path / "g").mkdir()
+    with pytest.raises(MLResourceError, match=re.escape(
+        f"{WHERE}{odd} cannot be unpacked to /ggml/tensorflow/model: "
+    )):
+        simulate(tmp_path / "g", group(), {"reader_fn": READER}, ml_resources={"model": odd})
