@@ -6,6 +6,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from harness.deploy import command as deploy
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m harness", description=__doc__)
@@ -14,6 +16,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--hours", type=float, default=24.0, help="simulated hours (default 24)")
     demo.add_argument("--seed", type=int, default=0)
     commands.add_parser("shadow-tour", help="walk through the local Shadow service's rules")
+    deploy.add_parser(commands)
     args = parser.parse_args(argv)
     if args.command == "demo":
         from harness.demo_day import simulate_day
@@ -29,4 +32,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         from harness import shadow_tour
 
         shadow_tour.run()
+    elif args.command == "deploy":
+        return deploy.run(args)
     return 0
