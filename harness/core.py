@@ -39,6 +39,15 @@ CLOUD = "cloud"
 INHERITED_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "TZ")
 
 Mode = Literal["v1", "v2"]
+LegacyShadow = Literal["warn", "reject"]
+
+#: What AWS says of greengrasssdk's local shadow calls on a Greengrass V2 core (developer
+#: guide, "Import V1 Lambda functions": local shadows): the code must move to the AWS IoT
+#: Device SDK V2's shadow IPC, with aws.greengrass.ShadowManager as a dependency.
+V2_LEGACY_SHADOW = (
+    "{function} used greengrasssdk's local shadow ({topic}): on a Greengrass V2 core a Lambda "
+    "must use the AWS IoT Device SDK V2 shadow IPC instead (GetThingShadow/UpdateThingShadow "
+    "with aws.greengrass.ShadowManager as a dependency); the V1 call is not supported there")
 
 
 class CoreUnavailable(ConnectionError):
@@ -75,6 +84,7 @@ class SimulatedCore:
         shadow: ShadowService,
         sysfs: FakeSysfs,
         mode: Mode = "v2",
+        legacy_shadow: LegacyShadow = "warn",
         seed: int = 0,
         secrets: dict[str, str] | None = None,
         ml_resources: UnpackedResources | None = None,
@@ -87,6 +97,10 @@ class SimulatedCore:
         self.shadow = shadow
         self.sysfs = sysfs
         self.mode = mode
+        if legacy_shadow not in ("warn", "reject"):
+            raise ValueError(f"legacy_shadow must be 'warn' or 'reject', not {legacy_shadow!r}")
+        self.legacy_shadow = legacy_shadow
+        self._warned_legacy_shadow: set[str] = set()
         self.secrets = dict(secrets or {})
         self.ml_resources = ml_resources
         self.logs = LogBook(clock)
@@ -243,6 +257,7 @@ class SimulatedCore:
         if _unqualified(function_arn) == ROUTER_ARN:
             return self._publish(caller, custom, payload)
         if _unqualified(function_arn) == SHADOW_ARN:
+            self._check_legacy_shadow(caller, custom)
             return self._answer(self._shadow_request(custom, payload))
         if _unqualified(function_arn) == _unqualified(SECRETS_ARN):
             return self._answer(self._secret(caller, payload))
@@ -308,6 +323,22 @@ class SimulatedCore:
             self.logs.core("WARN", f"No subscription matches source {source_arn} and subject "
                                    f"{topic}; message dropped")
         return self.new_id()
+
+    def _check_legacy_shadow(self, caller: Container, custom: dict[str, Any]) -> None:
+        """V2 mode: greengrasssdk's shadow calls are V1-only. ``legacy_shadow="reject"``
+        refuses them; ``"warn"`` (the default, until the Lambdas move to the V2 IPC) answers
+        them as V1 would and says so in the core's log, once per function."""
+        if self.mode != "v2":
+            return
+        name = caller.function.spec.name
+        message = V2_LEGACY_SHADOW.format(function=name, topic=custom.get("subject", ""))
+        if self.legacy_shadow == "reject":
+            self.logs.core("ERROR", message)
+            raise IPCError(400, message)
+        if name not in self._warned_legacy_shadow:
+            self._warned_legacy_shadow.add(name)
+            self.logs.core("WARN", message + " (answered as V1 would: the simulation runs "
+                                             "with legacy_shadow='warn')")
 
     def _shadow_request(self, custom: dict[str, Any], payload: bytes) -> bytes:
         topic = custom.get("subject", "")

@@ -28,7 +28,14 @@ from fakes.core_modules import core_runtime_path
 from fakes.shadow import ShadowService
 from harness.clock import DEFAULT_EPOCH, Scheduler, VirtualClock
 from harness.cloud.shadow_sync import CloudShadows, ShadowSync
-from harness.core import SHADOW_SERVICE, CoreUnavailable, Mode, RoutedMessage, SimulatedCore
+from harness.core import (
+    SHADOW_SERVICE,
+    CoreUnavailable,
+    LegacyShadow,
+    Mode,
+    RoutedMessage,
+    SimulatedCore,
+)
 from harness.devices import SimulatedDevice
 from harness.environ import install_environ_proxy, uninstall_environ_proxy
 from harness.functions import MODULES
@@ -52,6 +59,7 @@ class Simulation:
         code_dir: Path,
         seed: int = 0,
         mode: Mode = "v2",
+        legacy_shadow: LegacyShadow = "warn",
         epoch: float = DEFAULT_EPOCH,
         shadow_path: str | Path | None = None,
         cpu_temperature: CpuTemperature = 45.0,
@@ -72,7 +80,8 @@ class Simulation:
         self.shadow_service = ShadowService(clock=self.clock.time, path=shadow_path)
         self.core = SimulatedCore(
             group, code_dir=code_dir, clock=self.clock, scheduler=self.scheduler,
-            shadow=self.shadow_service, sysfs=self.sysfs, mode=mode, seed=seed,
+            shadow=self.shadow_service, sysfs=self.sysfs, mode=mode,
+            legacy_shadow=legacy_shadow, seed=seed,
             secrets=secrets, ml_resources=self.ml,
         )
         self._code_dir = str(code_dir.resolve())
@@ -96,7 +105,9 @@ class Simulation:
         ``ml_resources`` ({name: zip, folder or model file}; by default the project's
         ml/artifacts), unpacked where the functions that use them look; ``cloud=True``
         syncs the Shadows of devices with ``shadow_sync`` with cloud Shadows in moto
-        (:mod:`harness.cloud.shadow_sync`)."""
+        (:mod:`harness.cloud.shadow_sync`); ``legacy_shadow`` ("warn" default, or
+        "reject"): what V2 mode does with greengrasssdk's local shadow calls, which a real
+        Greengrass V2 core does not support (see :data:`harness.core.V2_LEGACY_SHADOW`)."""
         path = Path(path)
         code_dir = Path(options.pop("code_dir", path.parent))
         return cls(load_group(path), code_dir=code_dir, seed=seed, **options)
