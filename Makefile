@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench hil hil-broker mosquitto clean
+.PHONY: demo test lint bench hil hil-broker mosquitto chromium clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -26,7 +26,7 @@ demo: $(STAMP)
 
 ## Every offline test (fakes only), the hardware suite against the emulated Pi (Mosquitto
 ## on loopback), and the linter.
-test: $(STAMP) mosquitto
+test: $(STAMP) mosquitto chromium
 	$(PY) -m pytest -n auto
 	$(PY) -m pytest -m hil --rig broker
 	$(VENV)/bin/ruff check .
@@ -34,6 +34,13 @@ test: $(STAMP) mosquitto
 ## The hardware suite and every scenario against an emulated Pi over a real broker.
 hil-broker: $(STAMP) mosquitto
 	$(PY) -m pytest -m hil --rig broker
+
+## Chromium (the Debian package): a test opens the HTML report in it, headless.
+chromium:
+	@command -v chromium >/dev/null || { \
+	  SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
+	  echo "installing Chromium (apt-get install chromium), for the report test"; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 ## Mosquitto (the Debian package) for the broker rig, installed when missing.
 mosquitto:

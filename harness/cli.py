@@ -1,34 +1,43 @@
-"""``python -m harness``: the front door."""
+"""python -m harness: scenarios on a rig with reports, the demo, deployment, and the tools
+that turn a day on the Pi into a scenario (record, replay, compare)."""
 
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
+from pathlib import Path
 
+from harness.commands import compare as compare_command
+from harness.commands import record as record_command
+from harness.commands import replay as replay_command
+from harness.commands import run as run_command
 from harness.deploy import command as deploy
+
+DEMO_SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "rainy_day.yaml"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m harness", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="simulate a day of the weather station")
-    demo.add_argument("--hours", type=float, default=24.0, help="simulated hours (default 24)")
-    demo.add_argument("--seed", type=int, default=0)
+    demo = commands.add_parser(
+        "demo", help="the main job: a simulated rainy day (scenarios/rainy_day.yaml) with a "
+                     "report")
+    demo.add_argument("--report", type=Path, default=Path("reports/demo"), metavar="DIR",
+                      help="where the report goes (default reports/demo)")
     commands.add_parser("shadow-tour", help="walk through the local Shadow service's rules")
     deploy.add_parser(commands)
+    run_command.add_parser(commands)
+    record_command.add_parser(commands)
+    replay_command.add_parser(commands)
+    compare_command.add_parser(commands)
     args = parser.parse_args(argv)
+    if getattr(args, "run", None) is not None:
+        return int(args.run(args))
     if args.command == "demo":
-        from harness.demo_day import simulate_day
-
-        def progress(elapsed: float) -> None:
-            print(f"\r  simulated {elapsed / 3600:5.1f} h of {args.hours:g} h",
-                  end="", file=sys.stderr, flush=True)
-
-        summary = simulate_day(hours=args.hours, seed=args.seed, progress=progress)
-        print(file=sys.stderr)
-        print("\n".join(summary.lines()))
-    elif args.command == "shadow-tour":
+        return run_command.run(argparse.Namespace(
+            scenarios=[DEMO_SCENARIO], rig="sim", report=args.report, pi_config=None,
+            allow_skips=False))
+    if args.command == "shadow-tour":
         from harness import shadow_tour
 
         shadow_tour.run()

@@ -58,14 +58,22 @@ def test_shadow_tour_walks_through_the_rules() -> None:
     assert text.count("/update/delta ") == 1  # one desired change, then reported caught up
 
 
-def test_cli_demo_simulates_and_summarises(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["demo", "--hours", "0.25"]) == 0
-    out = capsys.readouterr().out
-    assert "Simulated 0.25 h of the weather station" in out
-    assert "180 completed, 0 errors, 0 timeouts, 0 dropped" in out
-    predictions = int(out.split("rain predictions")[1].split()[0])
-    assert predictions > 0
-    assert out.split("shadow version")[1].split()[0] == str(180 + predictions)
+def test_cli_demo_runs_the_rainy_day_with_a_report(monkeypatch: pytest.MonkeyPatch,
+                                                    tmp_path: Path) -> None:
+    from harness.commands import run as run_command
+
+    seen = {}
+
+    def fake_run(args: object) -> int:
+        seen["args"] = args
+        return 0
+
+    monkeypatch.setattr(run_command, "run", fake_run)
+    assert cli.main(["demo", "--report", str(tmp_path)]) == 0
+    args = seen["args"]
+    assert [path.name for path in args.scenarios] == ["rainy_day.yaml"]  # type: ignore[attr-defined]
+    assert args.scenarios[0].is_file()  # type: ignore[attr-defined]
+    assert (args.rig, args.report) == ("sim", tmp_path)  # type: ignore[attr-defined]
 
 
 def test_cli_shadow_tour(capsys: pytest.CaptureFixture[str]) -> None:

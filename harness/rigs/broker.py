@@ -83,8 +83,9 @@ class BrokerRig:
     """Mosquitto, the discovery endpoint and the run's certificates; opens sessions."""
 
     name = "broker"
-    #: everything but exact timing: messages cross a real broker in wall-clock time
-    capabilities = ALL_CAPABILITIES - {"exact_timing"}
+    #: everything but exact timing and very long runs: messages cross a real broker in
+    #: wall-clock time
+    capabilities = ALL_CAPABILITIES - {"exact_timing", "virtual_time"}
     timing_factor = 1.5
 
     def __init__(self, group_path: str | Path, directory: Path, *, time_scale: float,

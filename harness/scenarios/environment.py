@@ -26,6 +26,27 @@ def sensor_temperature(air: float, cpu_temperature: float) -> float:
     return (air + cpu_temperature) / 2
 
 
+def air_source(environment: Environment, *, cpu_temperature: float,
+               folder: Path) -> EnvironmentSource:
+    """The AIR over time (the truth a report plots): the points or profile themselves; for a
+    recorded trace, what the sensor measured with the CPU's heat taken out again
+    (``2 * temperature - cpu``, as republish compensates)."""
+    if environment.trace is not None:
+        measured = replay(read_trace(folder / environment.trace))
+
+        def air(elapsed: float) -> Mapping[str, float]:
+            values = dict(measured(elapsed))
+            values["temperature"] = 2 * values["temperature"] - cpu_temperature
+            return values
+
+        return air
+    if environment.points is not None:
+        return _interpolate(environment.points)
+    assert environment.profile is not None
+    profile = environment.profile.steady or environment.profile.rain_front
+    return _steady(profile) if isinstance(profile, Steady) else _rain_front(profile)
+
+
 def environment_source(environment: Environment, *, cpu_temperature: float,
                        folder: Path) -> EnvironmentSource:
     """The chip's environment as a function of elapsed seconds (traces found from

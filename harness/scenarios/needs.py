@@ -23,6 +23,7 @@ _WHY: dict[str, str] = {
     "core_log": "it checks the core's own log",
     "exact_timing": "it is judged on exact virtual time",
     "cloud": "it needs a simulated cloud side (cloud: true)",
+    "virtual_time": "it is a long run that only virtual time gets through quickly",
 }
 
 
@@ -54,7 +55,7 @@ def needs_of(scenario: Scenario) -> dict[Capability, str]:
             else:
                 needs["function_logs"] = _WHY["function_logs"]
     for capability in scenario.needs:
-        needs.setdefault(capability, "the scenario says so (needs: " + capability + ")")
+        needs.setdefault(capability, _WHY.get(capability, "the scenario says it needs it"))
     return needs
 
 

@@ -11,8 +11,10 @@ rig's ``timing_factor`` (1 in simulation, more on hardware).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from harness.rigs.base import Rig, RigCannotRun, RigSession
 from harness.rigs.chip import FAULTS, make_fault
@@ -93,9 +95,17 @@ def _stops(scenario: Scenario, factor: float) -> list[float]:
     return sorted(stop for stop in stops if stop <= scenario.duration)
 
 
+class Observer(Protocol):
+    """Watches a run: called after every stop, and once at the end before the session
+    closes (a recorder collecting what a report plots)."""
+
+    def __call__(self, session: RigSession, now: float) -> None: ...
+    def finish(self, session: RigSession) -> None: ...
+
+
 def run_scenario(scenario: Scenario | str | Path, group: str | Path = DEFAULT_GROUP,
-                 *, folder: str | Path | None = None, rig: Rig | None = None
-                 ) -> ScenarioResult:
+                 *, folder: str | Path | None = None, rig: Rig | None = None,
+                 observers: Sequence[Observer] = ()) -> ScenarioResult:
     """Run a scenario (a model or a file) on ``rig`` (default: the ``sim`` rig of
     ``group``). A trace environment is found relative to ``folder`` (by default the file's
     folder, or the working directory). Raises :class:`~harness.rigs.base.RigCannotRun` when
@@ -130,8 +140,12 @@ def run_scenario(scenario: Scenario | str | Path, group: str | Path = DEFAULT_GR
             now = session.now
             for each in monitors:
                 each.observe(session, now)
+            for observer in observers:
+                observer(session, now)
         now = session.now
         outcomes = tuple(each.finish(session, now) for each in monitors)
+        for observer in observers:
+            observer.finish(session)
     finally:
         session.close()
     return ScenarioResult(scenario.name, rig.name, scenario.duration, outcomes)

@@ -286,6 +286,7 @@ Capability = Literal[
     "core_log",            # reads the core's own log
     "exact_timing",        # judged on exact virtual time (for example exact message counts)
     "cloud",               # a cloud side (moto) whose Shadows sync with the core's
+    "virtual_time",        # long runs (a simulated day) that only virtual time gets through
 ]
 
 
@@ -461,6 +462,24 @@ class Expectation(_Model):
         return None
 
 
+class Interval(_Model):
+    start: NonNegative
+    end: NonNegative
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Interval:
+        if self.end < self.start:
+            raise _rule_error(f"end {self.end} is before start {self.start}")
+        return self
+
+
+class Truth(_Model):
+    """What really happened, for reports to plot predictions against: ``rain`` lists the
+    rainy stretches (scenario seconds)."""
+
+    rain: list[Interval] = []
+
+
 class Scenario(_Model):
     name: str
     description: str = ""
@@ -471,6 +490,7 @@ class Scenario(_Model):
     environment: Environment | None = None
     device: Device | None = None
     cloud: bool = False  # a cloud side (moto): devices with shadow_sync sync their Shadows
+    truth: Truth | None = None
     needs: list[Capability] = []  # beyond what the content implies
     stimuli: list[Stimulus] = []
     faults: list[FaultSpec] = []

@@ -1,0 +1,1 @@
+"""Reports of scenario runs: results files, plots, HTML, JUnit XML, comparisons."""

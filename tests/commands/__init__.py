@@ -1,0 +1,1 @@
+"""Tests of the record, replay and compare commands of python -m harness."""
