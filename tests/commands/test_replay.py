@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from harness.commands import record
 from harness.commands.record import GENERATED
 from harness.report.compare import load_run
 from harness.scenarios.loading import load_scenario
@@ -61,14 +60,16 @@ def test_a_failing_expectation_fails_the_replay(
         capsys: pytest.CaptureFixture[str]) -> None:
     # The generated expectations hold for any healthy run; add one that cannot hold to see
     # how a failure is reported.
-    generated = record.scenario_text
+    from harness.scenarios import from_trace
+
+    generated = from_trace.scenario_text
 
     def with_a_wrong_one(*args: Any, **kwargs: Any) -> str:
         return generated(*args, **kwargs) + (
             "  - description: an impossible pressure\n"
             "    shadow: {path: state.reported.pressure, approx: 500, tolerance: 1}\n")
 
-    monkeypatch.setattr(record, "scenario_text", with_a_wrong_one)
+    monkeypatch.setattr(from_trace, "scenario_text", with_a_wrong_one)
     assert harness("replay", _minutes(tmp_path / "warming.jsonl")) == 1
     out = capsys.readouterr().out
     assert "'replay of warming.jsonl' on sim: FAILED (4/5 expectations met)" in out
