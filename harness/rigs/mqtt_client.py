@@ -199,6 +199,13 @@ class ShadowClient:
             if self._pump is not None:
                 self._pump(0.05)
 
+    def accepted_updates(self) -> list[dict[str, Any]]:
+        """Every ``update/accepted`` document received so far (ours and everyone else's:
+        the core routes them to this thing), oldest first."""
+        topic = f"{self.prefix}/update/accepted"
+        with self._replies.arrived:
+            return [body for seen, body in self._replies.messages if seen == topic]
+
     def get(self, wait: float = DEFAULT_TIMEOUT) -> tuple[str, dict[str, Any]]:
         return self._request("get", {}, wait)
 
