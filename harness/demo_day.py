@@ -1,4 +1,6 @@
-"""The main job: one simulated day of the weather station on the simulated core.
+"""A day of the weather station on the simulated core, driven from Python (the main job,
+``python -m harness demo``, runs ``scenarios/rainy_day.yaml`` instead; ``weather`` is also
+the air of ``python -m harness record --simulated``).
 
 The real device program reads the real ``bme680`` library on a simulated BME680 every 5 s and
 publishes on ``bme680/readings``; the air it sees follows a day's temperature, humidity and
