@@ -13,7 +13,16 @@ from harness.commands import replay as replay_command
 from harness.commands import run as run_command
 from harness.deploy import command as deploy
 
-DEMO_SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "rainy_day.yaml"
+DEMO_NAME = Path("scenarios") / "rainy_day.yaml"
+
+
+def demo_scenario() -> Path:
+    """The demo's scenario: in this checkout, or in the working directory's ``scenarios/``
+    (an installed package carries no scenario files)."""
+    for base in (Path(__file__).resolve().parents[1], Path.cwd()):
+        if (base / DEMO_NAME).is_file():
+            return base / DEMO_NAME
+    raise SystemExit(f"error: no {DEMO_NAME} here: run the demo from the project folder")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -35,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(args))
     if args.command == "demo":
         return run_command.run(argparse.Namespace(
-            scenarios=[DEMO_SCENARIO], rig="sim", report=args.report, pi_config=None,
+            scenarios=[demo_scenario()], rig="sim", report=args.report, pi_config=None,
             allow_skips=False))
     if args.command == "shadow-tour":
         from harness import shadow_tour
