@@ -229,8 +229,7 @@ class SimulatedCore:
             if parse_request_topic(topic) is None:
                 self.logs.core("WARN", f"GGShadowService ignores {topic}: not a shadow request")
                 return
-            for reply_topic, reply in self.shadow.handle(topic, payload):
-                self.route(SHADOW_SERVICE, reply_topic, reply)
+            self.serve_shadow(topic, payload)
         elif target.startswith("device:") and self.on_device_message is not None:
             self.on_device_message(target, topic, payload)
         # "cloud" and "device:<thing>" keep what they receive in self.messages
@@ -340,14 +339,20 @@ class SimulatedCore:
             self.logs.core("WARN", message + " (answered as V1 would: the simulation runs "
                                              "with legacy_shadow='warn')")
 
+    def serve_shadow(self, topic: str, payload: bytes) -> list[tuple[str, bytes]]:
+        """The local Shadow service answers a request on ``topic``; its replies (accepted or
+        rejected, then documents and delta) go out through the router as GGShadowService.
+        Returns them."""
+        replies = self.shadow.handle(topic, payload)
+        for reply_topic, reply in replies:
+            self.route(SHADOW_SERVICE, reply_topic, reply)
+        return replies
+
     def _shadow_request(self, custom: dict[str, Any], payload: bytes) -> bytes:
         topic = custom.get("subject", "")
         if parse_request_topic(topic) is None:
             raise IPCError(400, f"not a shadow request subject: {topic!r}")
-        replies = self.shadow.handle(topic, payload)
-        for reply_topic, reply in replies:
-            self.route(SHADOW_SERVICE, reply_topic, reply)
-        return replies[0][1]
+        return self.serve_shadow(topic, payload)[0][1]
 
     def _secret(self, caller: Container, payload: bytes) -> bytes:
         """The core's secrets manager: group secrets the calling function has access to,

@@ -136,19 +136,13 @@ class Simulation:
     def cloud_shadow(self, thing: str) -> dict[str, Any] | None:
         """The cloud's Shadow document of ``thing`` as GetThingShadow returns it, or None."""
         cloud, _ = self._cloud()
-        cloud._register(thing)
-        try:
-            reply = cloud.iot_data.get_thing_shadow(thingName=thing)
-        except cloud.iot_data.exceptions.ResourceNotFoundException:
-            return None
-        return json.loads(reply["payload"].read())
+        return cloud.document(thing)
 
     def cloud_update(self, thing: str, document: Payload) -> None:
         """An update made in the cloud (an app, the console): it reaches the local Shadow
         through the sync at once while connected, at the reconnection otherwise."""
         cloud, sync = self._cloud()
-        cloud._register(thing)
-        cloud.iot_data.update_thing_shadow(thingName=thing, payload=_encode(document))
+        cloud.send(thing, _encode(document))
         sync.cloud_changed(thing)
 
     def disconnect_cloud(self, duration: float) -> None:
@@ -264,10 +258,7 @@ class Simulation:
         topic = f"$aws/things/{thing}/shadow/{action}"
         self.core.messages.append(RoutedMessage(self.clock.elapsed, source, topic, payload,
                                                 (SHADOW_SERVICE,)))
-        replies = self.shadow_service.handle(topic, payload)
-        for reply_topic, reply in replies:
-            self.core.route(SHADOW_SERVICE, reply_topic, reply)
-        return json.loads(replies[0][1])
+        return json.loads(self.core.serve_shadow(topic, payload)[0][1])
 
     def restart_core(self, downtime: float = 0.0) -> None:
         """Stop the core now and start it ``downtime`` seconds later. Containers end and

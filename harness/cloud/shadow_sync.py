@@ -29,7 +29,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,16 +62,27 @@ class CloudShadows:
             self.iot.create_thing(thingName=thing)
         self._registered.add(thing)
 
-    def get(self, thing: str) -> Tree | None:
-        """The cloud document (state without delta, version), or None when there is none."""
+    def document(self, thing: str) -> Tree | None:
+        """The cloud document as GetThingShadow returns it, or None when there is none."""
         self._register(thing)
         try:
             reply = self.iot_data.get_thing_shadow(thingName=thing)
         except self.iot_data.exceptions.ResourceNotFoundException:
             return None
-        document = json.loads(reply["payload"].read())
-        state = {k: v for k, v in (document.get("state") or {}).items() if k in SECTIONS}
-        return {"state": state, "version": document["version"]}
+        return json.loads(reply["payload"].read())
+
+    def get(self, thing: str) -> Tree | None:
+        """The cloud document's desired and reported state and its version, or None."""
+        document = self.document(thing)
+        if document is None:
+            return None
+        return {"state": shadow_sections(document.get("state")),
+                "version": document["version"]}
+
+    def send(self, thing: str, payload: bytes) -> None:
+        """An UpdateThingShadow as any cloud client sends it (the sync is not told)."""
+        self._register(thing)
+        self.iot_data.update_thing_shadow(thingName=thing, payload=payload)
 
     def update(self, thing: str, state: Tree, version: int | None) -> Tree | None:
         """Send ``{"state": state}`` (with the expected ``version``); the new document, or
@@ -157,7 +168,9 @@ def _state_update(current: Tree, target: Tree) -> Tree:
     return update
 
 
-def _sections(state: Tree | None) -> Tree:
+def shadow_sections(state: Tree | None) -> Tree:
+    """The desired and reported sections of a document's ``state`` that are not empty
+    (what sync compares: delta and metadata are each side's own)."""
     state = state or {}
     return {section: state[section] for section in SECTIONS if state.get(section)}
 
@@ -260,7 +273,7 @@ class ShadowSync:
         document = self.local.document(thing)
         if document is None:
             return None
-        return {"state": _sections(document["state"]), "version": document["version"]}
+        return {"state": shadow_sections(document["state"]), "version": document["version"]}
 
     def _push(self, thing: str, record: SyncRecord) -> None:
         local = self._local_document(thing)
@@ -288,11 +301,8 @@ class ShadowSync:
         record.cloud_dirty = False
         if cloud is None:  # deleted in the cloud: deleted on the core too
             if self.local.document(thing) is not None:
-                self._applying = True
-                try:
+                with self._from_sync():
                     self.local.delete(thing)
-                finally:
-                    self._applying = False
                 self.pulled += 1
             record.base, record.local_version = {}, None
             return
@@ -305,15 +315,21 @@ class ShadowSync:
         record.base = target
         record.cloud_version = cloud["version"]
 
+    @contextlib.contextmanager
+    def _from_sync(self) -> Iterator[None]:
+        """Local changes made by the sync itself: the observer must not push them back."""
+        self._applying = True
+        try:
+            yield
+        finally:
+            self._applying = False
+
     def _apply_locally(self, thing: str, update: Tree, version: int | None) -> bool:
         body: Tree = {"state": update}
         if version is not None:
             body["version"] = version
-        self._applying = True
-        try:
+        with self._from_sync():
             outcome = self.local.update(thing, json.dumps(body).encode())
-        finally:
-            self._applying = False
         if not outcome.accepted:
             return False
         self.pulled += 1
@@ -336,12 +352,7 @@ class ShadowSync:
         merged = {section: value for section, value in merged.items() if value}
         to_local = _state_update(local_state, merged)
         if to_local:
-            self._applying = True
-            try:
-                self.local.update(thing, json.dumps({"state": to_local}).encode())
-            finally:
-                self._applying = False
-            self.pulled += 1
+            self._apply_locally(thing, to_local, None)
         to_cloud = _state_update(cloud_state, merged)
         cloud_version = cloud["version"] if cloud else None
         if to_cloud:

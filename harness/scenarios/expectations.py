@@ -13,6 +13,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
+from fakes.shadow.document import json_equal  # equality as JSON sees it: true is not 1
+from harness.cloud.shadow_sync import shadow_sections
 from harness.rigs.base import RigSession as Simulation  # what monitors read
 from harness.scenarios.schema import (
     VERSION_GROWS,
@@ -72,17 +74,6 @@ def at_path(document: Any, path: str) -> Any:
     return value
 
 
-def json_equal(a: Any, b: Any) -> bool:
-    """Equality as JSON sees it: ``true`` is not ``1`` (also inside objects and arrays)."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return type(a) is type(b) and a == b
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(json_equal(a[k], b[k]) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b, strict=True))
-    return bool(a == b)
-
-
 def _in_count(n: int, count: Count | int) -> bool:
     if isinstance(count, int):
         return n == count
@@ -136,13 +127,9 @@ def _stats(check: StatsCheck, sim: Simulation) -> tuple[bool, Any]:
     return ok, value
 
 
-def _sections(document: dict[str, Any] | None) -> dict[str, Any]:
-    state = (document or {}).get("state") or {}
-    return {section: state[section] for section in ("desired", "reported") if state.get(section)}
-
-
 def _in_sync(check: InSyncCheck, sim: Simulation) -> tuple[bool, Any]:
-    local, cloud = _sections(sim.shadow(check.thing)), _sections(sim.cloud_shadow(check.thing))
+    local = shadow_sections((sim.shadow(check.thing) or {}).get("state"))
+    cloud = shadow_sections((sim.cloud_shadow(check.thing) or {}).get("state"))
     if json_equal(local, cloud):
         return True, local
     differing = sorted({f"{section}.{key}" for section in ("desired", "reported")
