@@ -70,7 +70,7 @@ def run_files(paths: Sequence[Path], rig: Rig, console: Console
             scenario = load_scenario(path)
             task = progress.add_task(f"{path.stem} on {rig.name}", total=scenario.duration)
             try:
-                results.append(record_run(path, rig=rig,
+                results.append(record_run(path, rig=rig, scenario=scenario,
                                           observers=[_Progress(progress, task)]))
             except (RigCannotRun, RigUnavailable) as error:
                 progress.update(task, description=f"{path.stem}: skipped")

@@ -174,16 +174,18 @@ class RunRecorder:
 
 
 def record_run(path: str | Path, *, rig: Rig | None = None,
-               group: str | Path | None = None, observers: Sequence[Any] = ()
-               ) -> RunResult:
+               group: str | Path | None = None, observers: Sequence[Any] = (),
+               scenario: Scenario | None = None) -> RunResult:
     """Run the scenario file at ``path`` on ``rig`` (sim by default) and return its
-    :class:`RunResult` (verdicts and everything recorded on the way)."""
+    :class:`RunResult` (verdicts and everything recorded on the way). ``scenario``: the
+    file already loaded, when the caller has it."""
     from harness.scenarios.loading import load_scenario
     from harness.scenarios.runner import run_scenario
     from harness.simulation import DEFAULT_GROUP
 
     path = Path(path)
-    scenario = load_scenario(path)
+    if scenario is None:
+        scenario = load_scenario(path)
     recorder = RunRecorder(scenario, path.parent)
     started = time.perf_counter()
     result = run_scenario(scenario, group or DEFAULT_GROUP, folder=path.parent, rig=rig,
