@@ -64,3 +64,41 @@ def best_threshold(y_true: np.ndarray, scores: np.ndarray) -> float:
     if k + 1 < len(s_sorted):
         return float((s_sorted[k] + s_sorted[k + 1]) / 2.0)
     return float(s_sorted[k])
+
+
+def roc_auc_slack(y_true: np.ndarray, scores: np.ndarray, eps: float) -> float:
+    """How far ROC AUC may move when every score moves by at most ``eps`` (as on another CPU).
+
+    A (positive, negative) pair can change order, or leave or enter a tie, only if its scores
+    are within ``2 * eps`` of each other; each such pair moves the AUC by at most
+    ``1 / (n_pos * n_neg)``.
+    """
+    y = np.asarray(y_true).astype(bool).ravel()
+    s = np.asarray(scores, dtype=np.float64).ravel()
+    if y.shape != s.shape:
+        raise ValueError("y_true and scores differ in length")
+    if eps < 0:
+        raise ValueError("eps must not be negative")
+    pos, neg = s[y], np.sort(s[~y])
+    if len(pos) == 0 or len(neg) == 0:
+        raise ValueError("ROC AUC needs both classes")
+    window = 2.0 * eps
+    close = np.searchsorted(neg, pos + window, "right") - np.searchsorted(neg, pos - window, "left")
+    return float(close.sum()) / (len(pos) * len(neg))
+
+
+def balanced_accuracy_slack(
+    y_true: np.ndarray, scores: np.ndarray, threshold: float, eps: float
+) -> float:
+    """How far the balanced accuracy of ``scores >= threshold`` may move when every score moves
+    by at most ``eps``: only items within ``eps`` of the threshold can change side."""
+    y = np.asarray(y_true).astype(bool).ravel()
+    s = np.asarray(scores, dtype=np.float64).ravel()
+    if y.shape != s.shape:
+        raise ValueError("y_true and scores differ in length")
+    if eps < 0:
+        raise ValueError("eps must not be negative")
+    if y.all() or not y.any():
+        raise ValueError("balanced accuracy needs both classes")
+    near = np.abs(s - threshold) <= eps
+    return float((near & y).sum()) / (2.0 * y.sum()) + float((near & ~y).sum()) / (2.0 * (~y).sum())

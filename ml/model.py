@@ -53,7 +53,14 @@ def train_network(x_std: np.ndarray, y: np.ndarray, cfg: TrainConfig) -> tf.kera
     """Fit on standardised features, seeded and deterministic, weighting the rare rain class."""
     seed_everything(cfg.seed)
     model = build_network(cfg)
-    model.compile(tf.keras.optimizers.Adam(cfg.learning_rate), "binary_crossentropy")
+    # One call into the compiled step loop per epoch instead of per batch: the same steps and
+    # the same bits (checked with oneDNN at AVX-512 and AVX2 and with Eigen), a second faster.
+    batches_per_epoch = -(-len(x_std) // cfg.batch_size)
+    model.compile(
+        tf.keras.optimizers.Adam(cfg.learning_rate),
+        "binary_crossentropy",
+        steps_per_execution=batches_per_epoch,
+    )
     model.fit(
         x_std,
         np.asarray(y, dtype=np.float32),

@@ -3,7 +3,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ml.metrics import balanced_accuracy, best_threshold, roc_auc
+from ml.metrics import (
+    balanced_accuracy,
+    balanced_accuracy_slack,
+    best_threshold,
+    roc_auc,
+    roc_auc_slack,
+)
 
 
 def test_roc_auc_perfect_inverted_and_hand_counted() -> None:
@@ -55,3 +61,37 @@ def test_best_threshold_separates_and_maximises() -> None:
     s2 = y2 + rng.normal(0, 1.0, 300)
     best = balanced_accuracy(y2, s2 >= best_threshold(y2, s2))
     assert all(best >= balanced_accuracy(y2, s2 >= c) for c in np.unique(s2))
+
+
+def test_roc_auc_slack_counts_the_pairs_that_could_change_order() -> None:
+    y = np.array([0, 0, 1, 1])
+    s = np.array([0.10, 0.50, 0.50, 0.90])  # one tied pair (0.5, 0.5), the rest far apart
+    assert roc_auc_slack(y, s, 0.0) == 1 / 4  # an exact tie may break either way
+    assert roc_auc_slack(y, s, 0.1) == 1 / 4
+    assert roc_auc_slack(y, s, 0.25) == 3 / 4  # (0.5, 0.1) and (0.9, 0.5) are 0.4 apart
+    # The bound holds: moving every score by at most eps never moves the AUC further.
+    rng = np.random.default_rng(2)
+    y2 = rng.integers(0, 2, 300)
+    s2 = np.round(rng.random(300), 2)  # many ties and near-ties
+    eps = 0.004
+    for _ in range(50):
+        moved = s2 + rng.uniform(-eps, eps, 300)
+        assert abs(roc_auc(y2, moved) - roc_auc(y2, s2)) <= roc_auc_slack(y2, s2, eps) + 1e-12
+    assert roc_auc_slack(y2, s2, eps) > 0
+
+
+def test_balanced_accuracy_slack_counts_the_items_near_the_threshold() -> None:
+    y = np.array([1, 0, 0, 0])
+    s = np.array([0.5, 0.49, 0.2, 0.9])
+    assert balanced_accuracy_slack(y, s, 0.5, 0.0) == 1 / 2  # the positive sits on it
+    assert balanced_accuracy_slack(y, s, 0.5, 0.02) == 1 / 2 + 1 / 6
+    assert balanced_accuracy_slack(y, s, 0.7, 0.01) == 0.0
+
+
+def test_slack_refuses_what_it_cannot_bound() -> None:
+    with pytest.raises(ValueError, match="both classes"):
+        roc_auc_slack(np.array([1, 1]), np.array([0.1, 0.2]), 0.1)
+    with pytest.raises(ValueError, match="negative"):
+        roc_auc_slack(np.array([0, 1]), np.array([0.1, 0.2]), -1.0)
+    with pytest.raises(ValueError, match="both classes"):
+        balanced_accuracy_slack(np.array([0, 0]), np.array([0.1, 0.2]), 0.5, 0.1)
