@@ -42,12 +42,13 @@ chromium:
 	  echo "installing Chromium (apt-get install chromium), for the report test"; \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-## Mosquitto (the Debian package) for the broker rig, installed when missing.
+## Mosquitto (the Debian package) for the broker rig, installed when missing, and a C
+## compiler: the rig builds a small Mosquitto plugin that ties client ids to certificates.
 mosquitto:
-	@command -v mosquitto >/dev/null || test -x /usr/sbin/mosquitto || { \
+	@{ command -v mosquitto >/dev/null || test -x /usr/sbin/mosquitto; } && command -v cc >/dev/null || { \
 	  SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
-	  echo "installing Mosquitto (apt-get install mosquitto)"; \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq mosquitto >/dev/null; }
+	  echo "installing Mosquitto and gcc (apt-get install mosquitto gcc)"; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq mosquitto gcc >/dev/null; }
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

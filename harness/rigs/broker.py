@@ -4,7 +4,9 @@ What runs (one rig per pytest session, one session per scenario):
 
 - **Mosquitto** (the Debian package) in the core's broker's place: TLS with a server
   certificate signed by the run's group CA, client certificates required (the CN is the
-  identity), an ACL derived from the group's subscriptions (:mod:`harness.rigs.mosquitto`);
+  identity, and a thing's certificate connects only with its thing name as client id), an ACL
+  derived from the group's subscriptions (:mod:`harness.rigs.mosquitto`). Each session after
+  the first starts it afresh, so no retained reading or queued message crosses sessions;
 - a **Greengrass discovery endpoint** (:mod:`harness.rigs.discovery`) that tells devices
   where the broker is and hands them the group CA;
 - the **harness core**: the group's real Lambdas on the simulated core, with an MQTT bridge
@@ -102,6 +104,7 @@ class BrokerRig:
         self.mosquitto = Mosquitto(directory / "mosquitto", self.pki,
                                    acl_from_group(self.group, core))
         self.discovery: DiscoveryEndpoint | None = None
+        self._sessions = 0  # sessions opened so far
 
     @classmethod
     def start(cls, group: str | Path = DEFAULT_GROUP, *, time_scale: float = DEFAULT_TIME_SCALE,
@@ -118,7 +121,10 @@ class BrokerRig:
         (where / "mosquitto").mkdir(parents=True, exist_ok=True)
         rig = cls(group, where, time_scale=time_scale, keep=keep, max_wall=max_wall)
         try:
-            rig.mosquitto.start()
+            try:
+                rig.mosquitto.start()
+            except FileNotFoundError as error:  # no C compiler for the client id plugin
+                raise RigUnavailable(str(error)) from None
             rig.discovery = DiscoveryEndpoint(
                 rig.pki, group_id=rig.group.name,
                 core_thing_arn=(f"arn:aws:iot:{rig.group.region}:{rig.group.account}:thing/"
@@ -131,13 +137,31 @@ class BrokerRig:
         return rig
 
     def identity(self, thing: str) -> MqttIdentity:
-        """How ``thing`` (a device, or the core) connects to this rig's broker."""
+        """How the harness's own clients connect as ``thing`` (a device, or the core): its
+        helper certificate. They connect with client ids ``<thing>-<anything>``, so they run
+        alongside the device program, which holds ``<thing>`` (see
+        :mod:`harness.rigs.client_id_plugin`)."""
+        cert, key = self.pki.helper(thing)
+        return MqttIdentity(thing=thing, cert=cert, key=key, ca=self.pki.group_ca,
+                            host=self.mosquitto.host, port=self.mosquitto.port)
+
+    def thing_identity(self, thing: str) -> MqttIdentity:
+        """How ``thing`` itself connects, as a device does: its own certificate, with which
+        the broker accepts only the client id ``thing``."""
         cert, key = self.pki.client(thing)
         return MqttIdentity(thing=thing, cert=cert, key=key, ca=self.pki.group_ca,
                             host=self.mosquitto.host, port=self.mosquitto.port)
 
     def open(self, scenario: Scenario, folder: Path) -> BrokerSession:
         return BrokerSession(self, scenario=scenario, folder=folder)
+
+    def _fresh_broker(self) -> None:
+        """Before every session but the first, Mosquitto starts afresh: nothing an earlier
+        session left (retained readings, persistent sessions and their queued messages)
+        reaches the next one. Within a session, core restarts keep that state."""
+        if self._sessions:
+            self.mosquitto.reset()
+        self._sessions += 1
 
     def session(self, *, seed: int = 0, cpu_temperature: float = 45.0,
                 **options: Any) -> BrokerSession:
@@ -249,6 +273,7 @@ class BrokerSession(SimulationBacked):
         if scenario is not None:
             seed, cpu_temperature = scenario.seed, scenario.cpu_temperature
             simulation_options.setdefault("cloud", scenario.cloud)
+        rig._fresh_broker()
         self._tmp = tempfile.TemporaryDirectory(prefix="gg-broker-session-")
         self.sim = Simulation.from_group(
             rig.group_path, seed=seed, cpu_temperature=cpu_temperature, epoch=time.time(),
@@ -379,7 +404,7 @@ class BrokerSession(SimulationBacked):
         return self.rig.timing_factor
 
     def identity(self, thing: str) -> MqttIdentity:
-        """How ``thing`` connects to the broker (its certificate and the group CA)."""
+        """How the harness's clients connect as ``thing`` (:meth:`BrokerRig.identity`)."""
         return self.rig.identity(thing)
 
     def shadow_client(self, thing: str, as_thing: str | None = None) -> ShadowClient:

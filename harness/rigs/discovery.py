@@ -13,6 +13,18 @@ device may discover itself only.
 - 404 for any other path; 501 for other methods.
 
 A client without a certificate, or with one from another CA, fails the TLS handshake.
+
+The wire form is what AWS's own clients read (both are run against it in
+``tests/rigs/test_aws_clients.py``): HTTP/1.1 with lower-case header names, one response per
+connection (``connection: close``). AWSIoTPythonSDK 1.6.2's ``DiscoveryInfoProvider`` parses
+the raw bytes and accepts only a status line starting ``HTTP/1.1 <code> `` and a
+``content-length: `` header; awsiotsdk's ``DiscoveryClient`` (awscrt) parses real HTTP. Other
+methods get 501 and malformed requests 400, in the same form with a JSON ``errorMessage``.
+
+The body has the V1 shape, connectivity keys capitalised (``Id``, ``HostAddress``,
+``PortNumber``, ``Metadata``): both AWS clients read exactly those keys, although the V2
+developer guide prints them in lower case. The group id is the one given (on V2 the service
+answers ``greengrassV2-coreDevice-<core thing>``, one group per core).
 """
 
 from __future__ import annotations
@@ -65,6 +77,7 @@ def _common_name(certificate: dict[str, Any] | None) -> str | None:
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     server: _Server
+    protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:
         endpoint = self.server.endpoint
@@ -84,12 +97,28 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._reply(status, body)
 
     def _reply(self, status: int, body: dict[str, Any]) -> None:
+        """One whole HTTP/1.1 response, written at once, after which the connection closes.
+
+        The status line and header names are spelt as AWS's endpoint spells them: AWSIoTPythonSDK
+        1.6.2 parses the raw bytes and needs ``HTTP/1.1 <code> `` and ``content-length: ``."""
         data = json.dumps(body).encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        reason = self.responses.get(status, ("",))[0]
+        head = [
+            f"HTTP/1.1 {status} {reason}",
+            f"date: {self.date_time_string()}",
+            "content-type: application/json",
+            f"content-length: {len(data)}",
+            "connection: close",
+        ]
+        self.close_connection = True
+        self.log_request(status, len(data))
+        self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + data)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The server's own errors (501 for another method, 400 for a malformed request) in
+        the same form, with a JSON body."""
+        reason = self.responses.get(code, ("error",))[0]
+        self._reply(code, {"errorMessage": message or reason})
 
     def log_message(self, format: str, *args: Any) -> None:
         logger.info("discovery %s: " + format, self.address_string(), *args)

@@ -2,8 +2,13 @@
 
 The broker listens on 127.0.0.1 only, over TLS: its server certificate is signed by the group
 CA (devices trust it through the CA that discovery hands them), every client must present a
-certificate signed by the root CA, and the certificate's CN is the client's identity
-(``use_identity_as_username``). What each identity may do comes from the group's
+certificate signed by the root CA, and the certificate's CN is the client's identity (the
+user name the ACL matches). The client id is tied to the certificate, as a Greengrass V2 core
+ties it to the thing name (``greengrass-v2-topology.md`` §1.3.1), by a small auth plugin
+(:mod:`harness.rigs.client_id_plugin`): a thing's certificate connects only with its thing
+name as client id, so no certificate can take the core bridge's or another device's client id
+and knock that connection off; the harness's helper certificates use ``<thing>-...`` ids.
+What each identity may do comes from the group's
 subscriptions (:func:`acl_from_group`): a device may publish on the subjects of the
 subscriptions it is the source of, and receive on those it is the target of; the core may do
 anything.
@@ -24,6 +29,20 @@ What Mosquitto 2.0.11 does, observed with paho-mqtt 2.2 over TLS (and pinned by
     CONNACK (``on_disconnect`` with "Unspecified error", ``on_connect`` never called).
 (d) A certificate signed by another CA: the same, the broker logging ``certificate verify
     failed``.
+(e) A certificate connecting with a client id it may not use: CONNACK "not authorized" (5 over
+    MQTT 3.1.1, 135 over MQTT 5), the plugin's log line naming the id and the thing, and the
+    connection that holds that id stays. Greengrass V2 answers CONNACK 4 (bad user name or
+    password) instead: Mosquitto 2.0 sends 5/135 for every plugin refusal, so a device that
+    checks for the exact code 4 sees a difference here. An empty client id gets CONNACK 2
+    (identifier rejected) over MQTT 3.1.1, as on V2 (``allow_zero_length_clientid false``);
+    over MQTT 5 Mosquitto answers 128 (unspecified error).
+
+Persistence is on so that a restart (:meth:`Mosquitto.restart`, a core restart) keeps the
+persistent sessions, their queued messages and retained messages. A V2 core's Moquette keeps
+them in memory only and loses them when it restarts; the rig keeps them because the harness
+core's bridge relies on its persistent session across a core restart. :meth:`Mosquitto.start`
+and :meth:`Mosquitto.reset` discard that state, so a new run (and each broker-rig session)
+never receives retained readings from an earlier one.
 
 Also seen: a SUBSCRIBE is always granted (``#`` too, and topics the client may not read); the
 ACL is applied to each message as it is delivered, so a device only receives what it may read.
@@ -48,6 +67,7 @@ from types import TracebackType
 from typing import IO, NoReturn
 
 from harness.group import Group, topic_matches
+from harness.rigs.client_id_plugin import HELPER_UNIT, build_plugin
 from harness.rigs.pki import RunPki
 
 __all__ = ["NOT_INSTALLED", "Mosquitto", "acl_from_group", "allowed_sources", "find_mosquitto"]
@@ -193,6 +213,7 @@ class Mosquitto:
         self._output: IO[bytes] | None = None
         self._output_path = self.directory / "mosquitto.out"
         self._log_start = self._output_start = 0  # where this start's lines begin
+        self._plugin: Path | None = None
 
     # -- where it is
 
@@ -220,6 +241,11 @@ class Mosquitto:
         return self.directory / "acl"
 
     @property
+    def persistence_path(self) -> Path:
+        """Where the broker saves its sessions, queued and retained messages when it stops."""
+        return self.directory / "mosquitto.db"
+
+    @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
@@ -241,6 +267,12 @@ class Mosquitto:
             f"persistence_location {self.directory}/",
             "autosave_interval 0",
             "allow_anonymous false",
+            # an empty client id gets CONNACK 2 (identifier rejected), as on a V2 core
+            "allow_zero_length_clientid false",
+            # client ids tied to certificates; the CN becomes the user name the ACL matches
+            f"plugin {self._plugin}",
+            f"plugin_opt_things {' '.join((*self.pki.things, self.pki.core_thing))}",
+            f"plugin_opt_helper_unit {HELPER_UNIT}",
             f"acl_file {self.acl_path}",
             f"log_dest file {self.log_path}",
             "log_type all",
@@ -259,17 +291,24 @@ class Mosquitto:
             f"certfile {self.pki.broker_cert}",
             f"keyfile {self.pki.broker_key}",
             "require_certificate true",
-            "use_identity_as_username true",
         ]
         return "\n".join(lines) + "\n"
 
-    def start(self) -> None:
+    def start(self, *, keep_state: bool = False) -> None:
         """Write the configuration and ACL, start the broker and wait until it is up: its log
         says ``running`` and its port accepts TCP connections. RuntimeError with the end of
-        its log when it exits or is not up within ``start_timeout`` seconds."""
+        its log when it exits or is not up within ``start_timeout`` seconds.
+
+        Unless ``keep_state``, what a broker saved in this directory before (sessions, queued
+        and retained messages) is discarded first, so a start never replays an earlier run's
+        retained readings; :meth:`restart` keeps it."""
         if self.running:
             raise RuntimeError(f"the broker is already running on {HOST}:{self._port}")
+        if self._plugin is None:
+            self._plugin = build_plugin()
         self.directory.mkdir(parents=True, exist_ok=True)
+        if not keep_state:
+            self.persistence_path.unlink(missing_ok=True)
         if not self._port:
             self._port = _free_port(HOST)
         self.acl_path.write_text(self.acl_text, encoding="utf-8")
@@ -338,10 +377,17 @@ class Mosquitto:
 
     def restart(self, downtime: float = 0.0) -> None:
         """Stop, stay down for ``downtime`` seconds, start again on the same port: to clients,
-        the broker went away and came back (no persistence, so sessions are gone)."""
+        the broker went away and came back, with the persistent sessions, their queued
+        messages and the retained messages it had."""
         self.stop()
         if downtime > 0:
             time.sleep(downtime)
+        self.start(keep_state=True)
+
+    def reset(self) -> None:
+        """Stop and start afresh on the same port: no session, queued or retained message of
+        before survives (what a new test run needs)."""
+        self.stop()
         self.start()
 
     def __enter__(self) -> Mosquitto:

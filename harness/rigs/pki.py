@@ -10,7 +10,14 @@ Two certificate authorities, as on a real Greengrass deployment:
 
 Keys are EC P-256 (quick to make), certificates are valid from an hour ago to a day from now,
 and keys are written with mode 0o600. Each client certificate's CN is its thing name, which the
-broker uses as the identity (``use_identity_as_username``).
+broker uses as the identity, and the MQTT client id must be that name
+(:mod:`harness.rigs.client_id_plugin`).
+
+Each thing (and the core) also gets a **helper certificate**: the same CN, with the
+organizational unit :data:`~harness.rigs.client_id_plugin.HELPER_UNIT`. Only the harness's own
+clients use these (the core's bridge, clients that inject messages as a device while the device
+program runs); they connect with client ids like ``<thing>-harness``, which the broker refuses
+for a thing certificate and never lets collide with a thing's own connection.
 """
 
 from __future__ import annotations
@@ -29,6 +36,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from harness.rigs.client_id_plugin import HELPER_UNIT
+
 __all__ = ["RunPki"]
 
 _THING_NAME = re.compile(r"[A-Za-z0-9:_-]{1,128}")  # AWS IoT thing names
@@ -46,13 +55,12 @@ def _new_key() -> ec.EllipticCurvePrivateKey:
     return ec.generate_private_key(ec.SECP256R1())
 
 
-def _name(common_name: str) -> x509.Name:
-    return x509.Name(
-        [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "gg-edge-harness broker rig"),
-            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-        ]
-    )
+def _name(common_name: str, unit: str | None = None) -> x509.Name:
+    attributes = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, "gg-edge-harness broker rig")]
+    if unit is not None:
+        attributes.append(x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, unit))
+    attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name))
+    return x509.Name(attributes)
 
 
 def _key_usage(*, ca: bool) -> x509.KeyUsage:
@@ -148,6 +156,7 @@ class RunPki:
     core_thing: str
     things: tuple[str, ...]  #: the device things, in the order given
     clients: Mapping[str, tuple[Path, Path]]  #: thing (devices and core) -> (cert, key)
+    helpers: Mapping[str, tuple[Path, Path]]  #: thing -> the harness's helper (cert, key)
 
     @classmethod
     def create(
@@ -181,12 +190,16 @@ class RunPki:
             return _Issuer(name, key), cert_path, _write_key(directory / f"{stem}.key", key)
 
         def issue(
-            stem: str, common_name: str, issuer: _Issuer, usage: x509.ObjectIdentifier
+            stem: str,
+            common_name: str,
+            issuer: _Issuer,
+            usage: x509.ObjectIdentifier,
+            unit: str | None = None,
         ) -> tuple[Path, Path]:
             key = _new_key()
             server = usage == ExtendedKeyUsageOID.SERVER_AUTH
             certificate = _certificate(
-                _name(common_name), key, issuer, usage=usage, hosts=hosts if server else ()
+                _name(common_name, unit), key, issuer, usage=usage, hosts=hosts if server else ()
             )
             cert_path = _write_certificate(directory / f"{stem}.pem", certificate)
             return cert_path, _write_key(directory / f"{stem}.key", key)
@@ -198,6 +211,12 @@ class RunPki:
         broker_cert, broker_key = issue("broker", core_thing, group, server)
         clients = {
             thing: issue(f"thing-{thing}", thing, root, ExtendedKeyUsageOID.CLIENT_AUTH)
+            for thing in (*things, core_thing)
+        }
+        helpers = {
+            thing: issue(
+                f"helper-{thing}", thing, root, ExtendedKeyUsageOID.CLIENT_AUTH, HELPER_UNIT
+            )
             for thing in (*things, core_thing)
         }
         return cls(
@@ -213,6 +232,7 @@ class RunPki:
             core_thing=core_thing,
             things=things,
             clients=MappingProxyType(clients),
+            helpers=MappingProxyType(helpers),
         )
 
     def client(self, thing: str) -> tuple[Path, Path]:
@@ -222,6 +242,14 @@ class RunPki:
         except KeyError:
             known = ", ".join(self.clients)
             raise KeyError(f"no client certificate for thing {thing!r} (known: {known})") from None
+
+    def helper(self, thing: str) -> tuple[Path, Path]:
+        """The harness's helper certificate and key for a device thing or the core."""
+        try:
+            return self.helpers[thing]
+        except KeyError:
+            known = ", ".join(self.helpers)
+            raise KeyError(f"no helper certificate for thing {thing!r} (known: {known})") from None
 
     @property
     def group_ca_pem(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import socket
 import ssl
 from collections.abc import Iterator
 
@@ -170,3 +171,52 @@ def test_stop_frees_the_port_and_start_serves_it_again(pki: RunPki) -> None:
     with endpoint:
         assert endpoint.port == port
         assert ask(endpoint, pki, "rain-gauge").groups[0].group_id == GROUP_ID
+
+
+def raw_exchange(endpoint: DiscoveryEndpoint, pki: RunPki, request: bytes) -> bytes:
+    """Send ``request`` over mutual TLS as bme680-sensor; everything until the server closes."""
+    context = tls_context(*map(str, pki.client("bme680-sensor")), str(pki.root_ca))
+    with (
+        socket.create_connection((endpoint.host, endpoint.port), timeout=TIMEOUT) as plain,
+        context.wrap_socket(plain, server_hostname="localhost") as tls,
+    ):
+        tls.sendall(request)
+        received = b""
+        while chunk := tls.recv(4096):
+            received += chunk
+    return received
+
+
+def test_the_reply_is_http_1_1_with_lower_case_headers_then_close(
+    endpoint: DiscoveryEndpoint, pki: RunPki
+) -> None:
+    """As AWS's endpoint answers: AWSIoTPythonSDK 1.6.2 reads the raw bytes and only accepts
+    a status line starting ``HTTP/1.1 `` and a ``content-length: `` header."""
+    received = raw_exchange(
+        endpoint, pki,
+        b"GET /greengrass/discover/thing/bme680-sensor HTTP/1.1\r\nHost: localhost\r\n\r\n",
+    )
+    head, _, body = received.partition(b"\r\n\r\n")
+    status, *lines = head.decode("latin-1").split("\r\n")
+    assert status == "HTTP/1.1 200 OK"
+    headers = dict(line.split(": ", 1) for line in lines)
+    assert all(name == name.lower() for name in headers)
+    assert headers["content-type"] == "application/json"
+    assert headers["connection"] == "close"
+    assert int(headers["content-length"]) == len(body)
+    assert json.loads(body) == endpoint.reply()
+
+
+def test_another_method_gets_501_in_the_same_form(
+    endpoint: DiscoveryEndpoint, pki: RunPki
+) -> None:
+    received = raw_exchange(
+        endpoint, pki,
+        b"POST /greengrass/discover/thing/bme680-sensor HTTP/1.1\r\nHost: localhost\r\n"
+        b"content-length: 0\r\n\r\n",
+    )
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 501 Not Implemented\r\n")
+    assert f"\r\ncontent-length: {len(body)}".encode() in head
+    assert "errorMessage" in json.loads(body)
+    assert endpoint.requests == []

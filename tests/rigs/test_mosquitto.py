@@ -303,7 +303,7 @@ class Clients:
         issuer: RunPki | None = None,
         connect: bool = True,
     ) -> Client:
-        cert, key = (issuer or self.pki).client(thing)
+        cert, key = (issuer or self.pki).helper(thing)  # helper ids: <thing>-<n>
         client_id = f"{thing}-{next(self._numbers)}"
         client = Client(broker.port, self.pki.group_ca, cert, key, client_id, protocol)
         self.made.append(client)
@@ -518,3 +518,128 @@ def test_a_device_discovers_the_broker_and_its_readings_reach_the_core(
         assert core.next_message().payload == b'{"sequence": 7}'
     finally:
         connected.client.close()
+
+
+# ---------------------------------------------------------------- client ids and certificates
+
+
+def thing_client(broker: Mosquitto, pki: RunPki, thing: str, client_id: str,
+                 protocol: int = mqtt.MQTTv5) -> Client:
+    """A client with ``thing``'s own certificate (as a device program has) and ``client_id``."""
+    cert, key = pki.client(thing)
+    return Client(broker.port, pki.group_ca, cert, key, client_id, protocol)
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("taken", ["weather-station", "weather-station-core"])
+def test_a_certificate_cannot_take_another_things_client_id(
+    broker: Mosquitto, pki: RunPki, protocol: int, taken: str
+) -> None:
+    """On a V2 core the client id must be the certificate's thing name (CONNACK refusal);
+    the connection that legitimately holds the id is not knocked off."""
+    holder = thing_client(broker, pki, taken, taken, protocol).connect()
+    topic = f"$aws/things/{taken}/shadow/get"  # the holder may read and write it
+    try:
+        holder.subscribe(topic)
+        intruder = thing_client(broker, pki, "bme680-sensor", taken, protocol)
+        intruder.connect_refused()
+        assert [reason.value for reason in intruder.connacks] == [NOT_AUTHORIZED]
+        assert _logged(broker, f"client id '{taken}' refused for the certificate of thing "
+                               "'bme680-sensor'")
+        assert holder.publish(topic, b"still here").value == 0
+        assert holder.next_message().payload == b"still here"
+        assert holder.disconnects == []
+        assert not any(f"Client {taken} already connected" in line
+                       for line in broker.log_lines())
+    finally:
+        holder.close()
+
+
+@pytest.mark.parametrize("client_id", ["bme680-sensor-2", "BME680-SENSOR", "weather-station"])
+def test_a_device_connects_only_with_its_thing_name(
+    broker: Mosquitto, pki: RunPki, client_id: str
+) -> None:
+    thing_client(broker, pki, "bme680-sensor", client_id).connect_refused()
+    device = thing_client(broker, pki, "bme680-sensor", "bme680-sensor").connect()
+    device.close()
+
+
+def raw_connack(broker: Mosquitto, pki: RunPki, thing: str, client_id: str) -> bytes:
+    """The broker's answer to an MQTT 3.1.1 CONNECT (clean session) with ``thing``'s
+    certificate: the four CONNACK bytes, or what came before the connection closed."""
+    context = ssl.create_default_context(cafile=pki.group_ca)
+    context.load_cert_chain(*pki.client(thing))
+    encoded = client_id.encode()
+    variable = b"\x00\x04MQTT\x04\x02\x00\x3c" + len(encoded).to_bytes(2, "big") + encoded
+    with socket.create_connection((broker.host, broker.port), timeout=TIMEOUT) as plain, \
+            context.wrap_socket(plain, server_hostname="localhost") as tls:
+        tls.sendall(bytes([0x10, len(variable)]) + variable)
+        answer = b""
+        while len(answer) < 4 and (chunk := tls.recv(4 - len(answer))):
+            answer += chunk
+    return answer
+
+
+def test_the_connack_codes_on_the_wire(broker: Mosquitto, pki: RunPki) -> None:
+    """MQTT 3.1.1: 0 for the thing name; 5 (not authorized) for another client id, where
+    Greengrass V2 answers 4 (Mosquitto cannot send 4 from an auth plugin); 2 (identifier
+    rejected) for an empty client id, as Greengrass V2 answers."""
+    assert raw_connack(broker, pki, "bme680-sensor", "bme680-sensor") == b"\x20\x02\x00\x00"
+    assert raw_connack(broker, pki, "bme680-sensor", "weather-station") == b"\x20\x02\x00\x05"
+    assert raw_connack(broker, pki, "bme680-sensor", "") == b"\x20\x02\x00\x02"
+
+
+@pytest.mark.parametrize(
+    ("thing", "client_id", "accepted"),
+    [
+        ("weather-station-core", "weather-station-core-bridge-1", True),
+        ("bme680-sensor", "bme680-sensor-harness", True),
+        ("bme680-sensor", "bme680-sensor@shadow", True),
+        ("bme680-sensor", "bme680-sensor", True),  # its own thing name, as the thing may
+        ("weather-station-core", "bme680-sensor", False),
+        ("weather-station", "weather-station-core-bridge-1", False),  # the core's, not its
+        ("weather-station", "weather-station-core", False),
+        ("bme680-sensor", "weather-station-listener", False),
+        ("bme680-sensor", "bme680-sensorX", False),
+        ("bme680-sensor", "bme680-sensor-", False),  # nothing after the separator
+    ],
+)
+def test_helper_certificates_use_their_own_client_ids(
+    broker: Mosquitto, pki: RunPki, thing: str, client_id: str, accepted: bool
+) -> None:
+    """The harness's helper certificates (same CN, their own OU) may connect alongside the
+    thing's own connection, under ids that belong to their thing and are no other thing's
+    name (or as the thing itself)."""
+    cert, key = pki.helper(thing)
+    client = Client(broker.port, pki.group_ca, cert, key, client_id)
+    if accepted:
+        client.connect().close()
+    else:
+        client.connect_refused()
+        assert [reason.value for reason in client.connacks] == [NOT_AUTHORIZED]
+
+
+def test_a_restart_keeps_retained_messages_and_a_reset_drops_them(
+    group: Group, pki: RunPki, clients: Clients, tmp_path: Path
+) -> None:
+    """Persistence is on so that a core restart keeps sessions and messages; a reset (a new
+    test run) starts with none."""
+    require_mosquitto()
+    with Mosquitto(tmp_path, pki, acl_from_group(group, pki.core_thing)) as broker:
+        core = clients(broker, "weather-station-core")
+        core.client.publish("bme680/readings", b"kept", qos=1, retain=True).wait_for_publish(
+            TIMEOUT
+        )
+        clients.close()
+        broker.restart()
+        after_restart = clients(broker, "weather-station-core")
+        after_restart.subscribe("bme680/readings")
+        message = after_restart.next_message()
+        assert (message.payload, message.retain) == (b"kept", True)
+        clients.close()
+        broker.reset()
+        after_reset = clients(broker, "weather-station-core")
+        after_reset.subscribe("bme680/readings")
+        assert after_reset.publish("bme680/readings", b"marker").value == 0
+        assert after_reset.next_message().payload == b"marker"  # nothing retained came first
+        clients.close()

@@ -61,8 +61,10 @@ def emulated_pi(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     if failure:
         raise failure[0]
     folder = tmp_path_factory.mktemp("pi")
-    ws_cert, ws_key = rig.pki.client("weather-station")
-    s_cert, s_key = rig.pki.client("bme680-sensor")
+    # the pi rig's clients use ids like weather-station-listener next to the station's own
+    # device program: on the broker rig that takes the harness's helper certificates
+    ws_cert, ws_key = rig.pki.helper("weather-station")
+    s_cert, s_key = rig.pki.helper("bme680-sensor")
     config = folder / "pi.yaml"
     config.write_text(CONFIG.format(host=rig.mosquitto.host, port=rig.mosquitto.port,
                                     ca=rig.pki.group_ca, ws_cert=ws_cert, ws_key=ws_key,

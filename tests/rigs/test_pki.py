@@ -14,6 +14,7 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from harness.rigs.client_id_plugin import HELPER_UNIT
 from harness.rigs.pki import RunPki
 
 THINGS = ("bme680-sensor", "weather-station")
@@ -63,6 +64,26 @@ def test_every_client_certificate_is_signed_by_the_root_ca_with_the_thing_as_cn(
         assert key_path.exists()
 
 
+def test_helper_certificates_have_the_thing_as_cn_and_the_helper_unit(pki: RunPki) -> None:
+    """The broker lets a helper certificate use client ids ``<thing>-...``; a thing's own
+    certificate has no organizational unit, so its client id must be the thing name."""
+    root = load(pki.root_ca)
+    assert set(pki.helpers) == {*THINGS, CORE}
+    for thing in (*THINGS, CORE):
+        helper = load(pki.helper(thing)[0])
+        helper.verify_directly_issued_by(root)
+        assert common_name(helper) == thing
+        units = helper.subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)
+        assert [unit.value for unit in units] == [HELPER_UNIT]
+        assert list(extension(helper, x509.ExtendedKeyUsage).value) == [
+            ExtendedKeyUsageOID.CLIENT_AUTH
+        ]
+        own = load(pki.client(thing)[0])
+        assert not own.subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)
+    with pytest.raises(KeyError, match="no helper certificate for thing 'rain-gauge'"):
+        pki.helper("rain-gauge")
+
+
 def test_server_certificates_name_loopback_and_have_the_right_issuers(pki: RunPki) -> None:
     issuers = {pki.broker_cert: pki.group_ca, pki.discovery_cert: pki.root_ca}
     for cert_path, issuer in issuers.items():
@@ -86,7 +107,7 @@ def test_validity_is_from_an_hour_ago_to_a_day_ahead(pki: RunPki) -> None:
 
 def test_keys_are_private_to_the_owner(pki: RunPki) -> None:
     keys = [pki.root_ca_key, pki.group_ca_key, pki.broker_key, pki.discovery_key]
-    keys += [key for _, key in pki.clients.values()]
+    keys += [key for _, key in (*pki.clients.values(), *pki.helpers.values())]
     assert {stat.S_IMODE(key.stat().st_mode) for key in keys} == {0o600}
 
 
