@@ -8,6 +8,7 @@ import logging
 import math
 import shutil
 import sys
+from itertools import pairwise
 from pathlib import Path
 from types import ModuleType
 
@@ -169,6 +170,108 @@ def test_missing_saved_model_names_the_folder(inference, tmp_path):
         inference.load_backend("tensorflow", STANDARDISER, str(tmp_path))
 
 
+# -- each backend's plumbing, against an independent forward pass -------------------------------
+
+# Readings (pressure hPa, temperature C, humidity %RH) the model rates clearly: rain, no rain,
+# and mid-range ones where the probability moves most with each input. All are at least 0.02
+# from the threshold (checked below), so no class can flip on another CPU.
+RAINY = (1000.0, 15.0, 98.0)
+DRY = (1030.0, 5.0, 30.0)
+MID = ((1015.0, 15.0, 75.0), (1010.0, 20.0, 80.0), (1000.0, 10.0, 70.0), (1008.0, 14.0, 80.0))
+ROWS = np.asarray([RAINY, DRY, *MID, (1013.25, 12.5, 55.0)], dtype=np.float32)
+# float32 inference and the float64 reference differ by about 1e-6; 1e-4 leaves room for any
+# CPU's summation order, while a wrong index, order, shape or scaling moves a row by far more.
+TOLERANCE = 1e-4
+
+
+class ReferencePipeline:
+    """The shipped pipeline recomputed in float64 NumPy from the SavedModels' checkpoints:
+    ``(x - mean) / std``, ReLU layers, a sigmoid. It shares nothing with the Lambda's plumbing
+    (no serving signature, no TFLite tensor), so a backend that feeds or reads the wrong thing
+    disagrees with it."""
+
+    def __init__(self) -> None:
+        import tensorflow as tf  # already imported by the tensorflow backend
+
+        scaler = tf.train.load_checkpoint(str(Path(STANDARDISER, "variables", "variables")))
+        self.mean = scaler.get_tensor("mean/.ATTRIBUTES/VARIABLE_VALUE").astype(np.float64)
+        self.std = scaler.get_tensor("std/.ATTRIBUTES/VARIABLE_VALUE").astype(np.float64)
+        net = tf.train.load_checkpoint(str(Path(PREDICTOR, "variables", "variables")))
+        names = sorted(
+            (name for name in net.get_variable_to_shape_map() if name.startswith("variables/")),
+            key=lambda name: int(name.split("/")[1]),
+        )  # kernel, bias, kernel, bias, ... in layer order
+        flat = [net.get_tensor(name).astype(np.float64) for name in names]
+        self.layers = list(zip(flat[::2], flat[1::2], strict=True))
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        h = (np.asarray(x, dtype=np.float64) - self.mean) / self.std
+        for kernel, bias in self.layers[:-1]:
+            h = np.maximum(h @ kernel + bias, 0.0)
+        kernel, bias = self.layers[-1]
+        return 1.0 / (1.0 + np.exp(-(h @ kernel + bias)[:, 0]))
+
+
+@pytest.fixture(scope="module")
+def reference() -> ReferencePipeline:
+    return ReferencePipeline()
+
+
+@pytest.fixture(params=["tflite", "tensorflow"])
+def fresh_backend(request, inference):
+    """Each backend, newly loaded: a test sees every batch size it feeds from the start."""
+    return inference.load_backend(request.param, STANDARDISER, PREDICTOR, str(TFLITE))
+
+
+def test_the_reference_and_its_readings_can_tell_bugs_apart(reference):
+    hidden = json.loads((ARTIFACTS / "metrics.json").read_text())["model"]["hidden"]
+    sizes = [3, *hidden, 1]  # the layers were read in order: they chain features to y
+    expected = [((a, b), (b,)) for a, b in pairwise(sizes)]
+    assert [(kernel.shape, bias.shape) for kernel, bias in reference.layers] == expected
+    p = reference.probabilities(ROWS)
+    assert p[0] > 0.9 and p[1] < 0.05  # rain and no rain, as a forecaster would expect
+    assert np.min(np.abs(p - THRESHOLD)) > 0.02
+    gaps = np.abs(p[:, None] - p[None, :])[~np.eye(len(p), dtype=bool)]
+    assert np.min(gaps) > 10 * TOLERANCE  # swapped or repeated rows show
+
+
+def test_each_backend_computes_the_shipped_pipeline(fresh_backend, reference):
+    p = fresh_backend.probabilities(ROWS)
+    assert p.shape == (len(ROWS),)
+    np.testing.assert_allclose(p, reference.probabilities(ROWS), rtol=0, atol=TOLERANCE)
+
+
+def test_each_backend_takes_batches_growing_and_shrinking(fresh_backend, reference):
+    """TFLite's input tensor is resized to each batch: a size seen before, one more or one
+    fewer rows, and 3 (the number of features) must all give every row its own answer."""
+    start = 0
+    for size in (3, 1, 2, 3, 7, 1, 1, 5, 3):
+        rows = np.roll(ROWS, -start, axis=0)[:size]
+        start += size
+        p = fresh_backend.probabilities(rows)
+        assert p.shape == (size,)
+        expected = reference.probabilities(rows)
+        np.testing.assert_allclose(p, expected, rtol=0, atol=TOLERANCE, err_msg=f"{size} rows")
+
+
+@pytest.mark.parametrize("backend", ["tflite", "tensorflow"])
+def test_the_lambda_writes_the_models_answer_for_each_reading(inference, reference, backend):
+    """From the Shadow's named fields (not in the model's order) to the written update."""
+    client = FakeShadowClient(inference.ShadowError, shadow(sequence=0, message="Fail"))
+    state = make_state(inference, client, backend=backend)
+    for sequence, (pressure, temperature, humidity) in enumerate(ROWS.tolist(), start=1):
+        client.new_reading(
+            humidity=humidity, temperature=temperature, pressure=pressure,
+            message="Success", sequence=sequence,
+        )  # fmt: skip
+        reported = inference.step(state)
+        expected = reference.probabilities([[pressure, temperature, humidity]])[0]
+        assert reported["rain_probability"] == pytest.approx(expected, abs=TOLERANCE + 5e-5)
+        assert reported["rain_prediction"] == int(expected >= THRESHOLD)
+    assert [u["state"]["reported"]["rain_prediction"] for u in client.updates[:2]] == [1, 0]
+    assert state.backend.name == backend
+
+
 class ConstantBackend:
     name = "constant"
 
@@ -194,6 +297,42 @@ def test_predict_thresholds_and_rounds(inference, probability, prediction):
 def test_predict_refuses_what_is_not_a_probability(inference, probability):
     with pytest.raises(inference.ModelError, match="not a probability"):
         inference.predict(ConstantBackend(probability), inference.Features(1, (1, 2, 3)))
+
+
+JUST_BELOW_HALF = float(np.nextafter(np.float32(0.5), np.float32(0)))
+
+
+@pytest.mark.parametrize(
+    ("probability", "threshold", "prediction"),
+    [(0.5, 0.5, 1), (JUST_BELOW_HALF, 0.5, 0), (1.0, THRESHOLD, 1), (1.0, 1.0, 1), (0.0, 0.0, 1)],
+)
+def test_predict_threshold_is_inclusive_and_certainty_is_a_probability(
+    inference, probability, threshold, prediction
+):
+    """Exact float32 values (no arithmetic): at the threshold is rain, and a saturated
+    sigmoid's 1.0 or 0.0 is a valid answer."""
+    features = inference.Features(1, (1, 2, 3))
+    result = inference.predict(ConstantBackend(probability), features, threshold)
+    assert result == {"rain_prediction": prediction, "rain_probability": round(probability, 4)}
+
+
+class RecordingBackend(ConstantBackend):
+    def __init__(self, probability: float) -> None:
+        super().__init__(probability)
+        self.inputs: list[np.ndarray] = []
+
+    def probabilities(self, x):
+        self.inputs.append(np.array(x, copy=True))
+        return super().probabilities(x)
+
+
+def test_predict_feeds_one_float32_row_in_the_model_order(inference):
+    document = shadow(humidity=55.3, sequence=4, temperature=-2.75, pressure=1013.25)
+    backend = RecordingBackend(0.25)
+    inference.predict(backend, inference.read_features(document))
+    (x,) = backend.inputs
+    assert x.dtype == np.float32 and x.shape == (1, 3)
+    assert x.tolist() == [[1013.25, -2.75, float(np.float32(55.3))]]  # float32, not rounder
 
 
 # -- reading the Shadow -------------------------------------------------------------------------
@@ -337,6 +476,15 @@ def test_a_model_that_fails_to_run_is_reloaded(inference, caplog):
     assert state.backend is None
     assert inference.step(state) is not None  # the real model, loaded again
     assert state.backend.name == "tflite"
+
+
+@pytest.mark.parametrize(("threshold", "prediction"), [(0.25, 1), (0.35, 0)])
+def test_each_step_uses_the_configured_threshold(inference, threshold, prediction):
+    client = FakeShadowClient(inference.ShadowError, shadow(**READING))
+    state = make_state(inference, client)
+    state.settings.threshold = threshold  # RAIN_THRESHOLD; the shipped one is 0.49
+    state.backend = ConstantBackend(0.3)
+    assert inference.step(state) == {"rain_prediction": prediction, "rain_probability": 0.3}
 
 
 def test_without_thing_name_nothing_is_read(inference, caplog):
