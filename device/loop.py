@@ -6,7 +6,9 @@ function and the clock, so tests drive it with a fake clock and scripted sensors
 Failure behaviour (nothing that goes wrong in one cycle ends the loop):
 
 * A failed read publishes the ``"Fail"`` message with ``null`` values; the sequence keeps
-  counting either way.
+  counting either way. Every message carries the run's ``boot_id`` and the reading's
+  ``timestamp`` (the wall clock when the cycle began), so republish can tell a late reading
+  from a new one even across restarts (see :mod:`device.readings`).
 * An I2C error, a library ``RuntimeError``, a lost-settings reset or any unexpected error from
   the sensor discards it (closing it if it has ``close()``); the next cycle calls the factory
   again. A factory that fails is a failed read too, and is retried on the next cycle.
@@ -29,7 +31,17 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from device.errors import NoNewData, SensorError
-from device.readings import SUCCESS, TOPIC, Measurement, encode, fail_message, reading_message
+from device.readings import (
+    BOOT_ID_PATTERN,
+    SUCCESS,
+    TOPIC,
+    Measurement,
+    check_identity,
+    encode,
+    fail_message,
+    new_boot_id,
+    reading_message,
+)
 from device.recorder import TraceRecord
 
 logger = logging.getLogger(__name__)
@@ -149,7 +161,10 @@ class _SensorHolder:
             _close(sensor, self._log)
 
 
-def _check_arguments(period: float, count: int | None) -> None:
+def _check_arguments(period: float, count: int | None, boot_id: str | None) -> None:
+    if boot_id is not None and not (isinstance(boot_id, str)
+                                    and BOOT_ID_PATTERN.fullmatch(boot_id)):
+        raise ValueError(f"boot_id must be 1 to 64 letters, digits, '-' or '_', got {boot_id!r}")
     if isinstance(period, bool) or not isinstance(period, (int, float)):
         raise TypeError(f"period must be a number of seconds, got {period!r}")
     if not (math.isfinite(period) and period > 0):
@@ -177,14 +192,19 @@ def run(
     topic: str = TOPIC,
     wall_time: Callable[[], float] = time.time,
     counters: Counters | None = None,
+    boot_id: str | None = None,
 ) -> Counters:
     """Read and publish every ``period`` seconds, ``count`` times (``None``: until interrupted).
 
-    ``recorder`` gets a :class:`~device.recorder.TraceRecord` per cycle, stamped with
-    ``wall_time()`` (epoch seconds). Returns the counters (``counters`` if one was passed).
-    The first reading is taken at once; the sensor is closed when the loop ends.
+    Each message carries ``boot_id`` (a fresh :func:`~device.readings.new_boot_id` unless
+    given) and the reading's ``wall_time()`` (epoch seconds) as its timestamp; ``recorder``
+    gets a :class:`~device.recorder.TraceRecord` per cycle with the same time. Returns the
+    counters (``counters`` if one was passed). The first reading is taken at once; the
+    sensor is closed when the loop ends.
     """
-    _check_arguments(period, count)
+    _check_arguments(period, count, boot_id)
+    boot_id = new_boot_id() if boot_id is None else boot_id
+    log.info("boot id %s", boot_id)
     counters = counters if counters is not None else Counters()
     holder = _SensorHolder(sensor_factory, counters, log)
     start = clock.now()
@@ -199,7 +219,7 @@ def run(
             taken_at = wall_time()
             measurement = holder.read(sequence)
             counters.cycles += 1
-            message = _message(sequence, measurement, counters, log)
+            message = _message(sequence, measurement, counters, log, boot_id, taken_at)
             if message["message"] != SUCCESS:
                 measurement = None
             _publish(publish, topic, message, counters, log)
@@ -219,14 +239,25 @@ def run(
 
 
 def _message(
-    sequence: int, measurement: Measurement | None, counters: Counters, log: logging.Logger
+    sequence: int,
+    measurement: Measurement | None,
+    counters: Counters,
+    log: logging.Logger,
+    boot_id: str,
+    taken_at: float,
 ) -> dict[str, Any]:
+    stamp: dict[str, Any] = {"boot_id": boot_id, "timestamp": taken_at}
     try:
-        return reading_message(sequence, measurement)
+        check_identity(boot_id, taken_at)
+    except (TypeError, ValueError) as error:  # a wall clock giving garbage
+        log.warning("reading %d: sent without boot id and timestamp: %s", sequence, error)
+        stamp = {}
+    try:
+        return reading_message(sequence, measurement, **stamp)
     except (TypeError, ValueError) as error:  # a sensor returning NaN or garbage
         counters.failed_reads += 1
         log.warning("reading %d: unusable measurement %r: %s", sequence, measurement, error)
-        return fail_message(sequence)
+        return fail_message(sequence, **stamp)
 
 
 def _publish(

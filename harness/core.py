@@ -339,12 +339,30 @@ class SimulatedCore:
             self.logs.core("WARN", message + " (answered as V1 would: the simulation runs "
                                              "with legacy_shadow='warn')")
 
-    def serve_shadow(self, topic: str, payload: bytes) -> list[tuple[str, bytes]]:
-        """The local Shadow service answers a request on ``topic``; its replies (accepted or
-        rejected, then documents and delta) go out through the router as GGShadowService.
-        Returns them."""
+    def serve_shadow(self, topic: str, payload: bytes, *, synchronous: bool = False
+                     ) -> list[tuple[str, bytes]]:
+        """The local Shadow service answers a request on ``topic``; returns its replies
+        (accepted or rejected, then documents and delta). What goes out through the router
+        as GGShadowService depends on how the request came:
+
+        - published on the request topic (a device over MQTT, or the harness standing in for
+          one): every reply, on its reply topic, as the MQTT Shadow API does;
+        - ``synchronous`` (a Lambda's ``get/update/delete_thing_shadow``): the answer goes
+          to the caller only. As with the Shadow REST API (``shared/specs/shadow.md`` §1.1)
+          a GET publishes nothing and a rejection publishes nothing; an accepted update still
+          publishes ``/update/accepted``, ``/documents`` and ``/delta``, and an accepted
+          delete ``/delete/accepted``, so subscribers learn of every change. (V2's
+          ShadowManager also echoes IPC GETs and rejections, but on its local pub/sub, which
+          reaches MQTT devices only through a bridge the group does not configure.)
+        """
         replies = self.shadow.handle(topic, payload)
-        for reply_topic, reply in replies:
+        published = replies
+        if synchronous:
+            request = parse_request_topic(topic)
+            accepted = bool(replies) and replies[0][0].endswith("/accepted")
+            if request is None or request.operation == "get" or not accepted:
+                published = []
+        for reply_topic, reply in published:
             self.route(SHADOW_SERVICE, reply_topic, reply)
         return replies
 
@@ -352,7 +370,7 @@ class SimulatedCore:
         topic = custom.get("subject", "")
         if parse_request_topic(topic) is None:
             raise IPCError(400, f"not a shadow request subject: {topic!r}")
-        return self.serve_shadow(topic, payload)[0][1]
+        return self.serve_shadow(topic, payload, synchronous=True)[0][1]
 
     def _secret(self, caller: Container, payload: bytes) -> bytes:
         """The core's secrets manager: group secrets the calling function has access to,

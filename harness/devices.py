@@ -5,13 +5,16 @@ The device program's loop (:func:`device.loop.run`) runs unchanged as a task: it
 ``sleep`` and the library's own ``time.sleep`` polls take virtual time, and what it publishes
 goes through the core's subscription table as a message from ``device:<thing>``. What the
 chip measures comes from an environment function of the elapsed seconds (a weather profile,
-or a recorded trace), applied whenever the device runs.
+or a recorded trace), applied whenever the device runs. Each program started gets a boot id
+drawn from the simulation's seed (the thing and how many programs it has run before), and
+stamps its readings with the simulation's epoch clock, so runs repeat exactly.
 """
 
 from __future__ import annotations
 
 import bisect
 import logging
+import random
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -98,6 +101,10 @@ class SimulatedDevice:
         self._offline_until: float | None = None
         self._applied_at: float | None = None
         self._logger = logging.getLogger(f"device.{thing}")
+        started = sum(1 for device in simulation.devices if device.thing == thing)
+        #: this run's boot id: the same for the same seed, another for each restart
+        draw = random.Random(f"{simulation.seed}/{thing}/{started}")
+        self.boot_id = f"{draw.getrandbits(128):032x}"
 
         def main() -> None:
             run_device_loop(
@@ -110,6 +117,7 @@ class SimulatedDevice:
                 log=self._logger,
                 wall_time=simulation.clock.time,
                 counters=self.counters,
+                boot_id=self.boot_id,
             )
 
         self.task = Task(simulation.scheduler, self.log_name, main, on_enter=self._refresh)

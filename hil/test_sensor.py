@@ -26,5 +26,8 @@ def test_the_device_loop_publishes_the_republish_contract(sensor):
     assert counters.published == 3 and counters.failed_reads == 0
     messages = [json.loads(payload) for topic, payload in sent]
     assert [m["sequence"] for m in messages] == [1, 2, 3]
+    # one run of the program: one boot id; each reading stamped when it was taken
+    assert len({m["boot_id"] for m in messages}) == 1
+    assert messages[0]["timestamp"] < messages[1]["timestamp"] < messages[2]["timestamp"]
     assert all(m["message"] == "Success" for m in messages)
     assert {topic for topic, _ in sent} == {"bme680/readings"}

@@ -24,6 +24,7 @@ from harness.scenarios.schema import (
     InSyncCheck,
     LogCheck,
     MessagesCheck,
+    Monotonic,
     Never,
     ShadowCheck,
     StatsCheck,
@@ -274,6 +275,82 @@ class NeverMonitor(Monitor):
         return self.outcome(self.failed_at is None)
 
 
+class _Run:
+    """One ordered stream of observations for a :class:`MonotonicMonitor`: the last number
+    seen for each ``per`` value, the ``per`` values already left, and the first violation
+    (when, and what was seen)."""
+
+    def __init__(self) -> None:
+        self.last: dict[str, Any] = {}  # per value (as canonical JSON) -> last number
+        self.current: str | None = None
+        self.left: set[str] = set()
+        self.latest: Any = MISSING
+        self.violation: tuple[float, Any] | None = None
+
+    def see(self, now: float, value: Any, per: Any) -> None:
+        if value is MISSING or self.violation is not None:
+            return
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.violation = (now, {"not a number": value})
+            return
+        # no per value: outside every run (a reading without a boot id), judged on its own
+        key = "" if per is MISSING else json.dumps(per, sort_keys=True)
+        shown = None if per is MISSING else per
+        if key and key != self.current:
+            if key in self.left:
+                self.violation = (now, {"value": value, "back to": shown})
+                return
+            if self.current is not None:
+                self.left.add(self.current)
+            self.current = key
+        before = self.last.get(key)
+        if before is not None and value < before:
+            self.violation = (now, {"value": value, "before": before, "per": shown})
+            return
+        self.last[key] = self.latest = value
+
+
+class MonotonicMonitor(Monitor):
+    """A number in the Shadow never goes back (:class:`~harness.scenarios.schema.Monotonic`).
+    Two streams are judged, each in its own order: the Shadow as read at every step (every
+    rig can), and at the end every ``/update/documents`` message the rig saw (each update's
+    whole new state, so a step back shorter than a step is caught wherever those messages
+    are visible). The earlier violation is the one reported."""
+
+    def __init__(self, index: int, label: str, monotonic: Monotonic) -> None:
+        super().__init__(index, label)
+        self.monotonic = monotonic
+        self.topic = f"$aws/things/{monotonic.thing}/shadow/update/documents"
+        self.steps = _Run()
+
+    def _see(self, run: _Run, now: float, document: Any) -> None:
+        per = self.monotonic.per
+        run.see(now, at_path(document, self.monotonic.path),
+                MISSING if per is None else at_path(document, per))
+
+    def observe(self, sim: Simulation, now: float) -> None:
+        document = sim.shadow(self.monotonic.thing)
+        if document is not None:
+            self._see(self.steps, now, document)
+
+    def finish(self, sim: Simulation, now: float) -> Outcome:
+        self.observe(sim, now)
+        updates = _Run()
+        for message in sim.messages(self.topic):
+            current = _json(message.payload)
+            if isinstance(current, dict) and isinstance(current.get("current"), dict):
+                self._see(updates, message.time, current["current"])
+        violations = [run.violation for run in (self.steps, updates) if run.violation]
+        if violations:
+            self.fail(*min(violations, key=lambda violation: violation[0]))
+        elif self.steps.latest is MISSING and updates.latest is MISSING:
+            self.fail(now, MISSING)  # never seen: nothing was judged
+        else:
+            self.value = self.steps.latest if self.steps.latest is not MISSING \
+                else updates.latest
+        return self.outcome(self.failed_at is None)
+
+
 class AtEnd(Monitor):
     def __init__(self, index: int, label: str, check: Check) -> None:
         super().__init__(index, label)
@@ -299,6 +376,8 @@ def monitor(index: int, expectation: Expectation, thing: str, factor: float = 1.
     text = label(expectation)
     if expectation.never is not None:
         return NeverMonitor(index, text, expectation.never)
+    if expectation.monotonic is not None:
+        return MonotonicMonitor(index, text, expectation.monotonic)
     if expectation.always == VERSION_GROWS:
         return VersionGrows(index, text, thing)
     if isinstance(expectation.always, Check):

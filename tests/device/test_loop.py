@@ -109,9 +109,54 @@ def test_a_measurement_that_is_not_json_is_published_as_fail() -> None:
             return Measurement(math.nan, 1000.0, 50.0)
 
     published = Published()
-    counters = run(NaNSensor, published, FakeClock(), count=1)
-    assert decoded(published) == [{"sequence": 1, **NULLS, "message": "Fail"}]
+    counters = run(NaNSensor, published, FakeClock(), count=1, boot_id="b1",
+                   wall_time=lambda: 1_700_000_000.25)
+    assert decoded(published) == [{"sequence": 1, "boot_id": "b1",
+                                   "timestamp": 1_700_000_000.25, **NULLS, "message": "Fail"}]
     assert counters.failed_reads == 1
+
+
+def test_every_message_names_the_run_and_when_its_reading_was_taken() -> None:
+    clock = FakeClock()
+    world = ScriptedWorld([OK, EIO, OK], clock)
+    published = Published()
+    wall = iter([1_700_000_000.0, 1_700_000_005.0004, 1_700_000_010.0])
+    run(world.factory, published, clock, count=3, wall_time=lambda: next(wall))
+    messages = decoded(published)
+    assert [(m["sequence"], m["timestamp"], m["message"]) for m in messages] == [
+        (1, 1_700_000_000.0, "Success"), (2, 1_700_000_005.0, "Fail"),
+        (3, 1_700_000_010.0, "Success")]
+    (boot,) = {m["boot_id"] for m in messages}
+    assert len(boot) == 32 and int(boot, 16) >= 0
+    # the next run of the program is another boot, and counts from 1 again
+    again = Published()
+    run(ScriptedWorld([OK], clock).factory, again, clock, count=1)
+    (restarted,) = decoded(again)
+    assert restarted["sequence"] == 1 and restarted["boot_id"] != boot
+
+
+def test_a_given_boot_id_is_used_and_a_bad_one_refused() -> None:
+    published = Published()
+    run(ScriptedWorld([OK], FakeClock()).factory, published, FakeClock(), count=1,
+        boot_id="sim-0-bme680")
+    assert decoded(published)[0]["boot_id"] == "sim-0-bme680"
+    for bad in ("", "a b", "x" * 65, 7):
+        with pytest.raises(ValueError, match="boot_id"):
+            run(ScriptedWorld([OK], FakeClock()).factory, Published(), FakeClock(), count=1,
+                boot_id=bad)  # type: ignore[arg-type]
+
+
+def test_a_broken_wall_clock_sends_the_reading_without_run_and_time(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = FakeClock()
+    published = Published()
+    run(ScriptedWorld([OK], clock).factory, published, clock, count=1,
+        wall_time=lambda: math.nan)
+    (message,) = decoded(published)
+    assert message["message"] == "Success"
+    assert "boot_id" not in message and "timestamp" not in message
+    assert "sent without boot id and timestamp" in caplog.text
 
 
 def test_publish_failures_are_counted_not_fatal(caplog: pytest.LogCaptureFixture) -> None:

@@ -49,6 +49,39 @@ def test_fail_message_has_nulls() -> None:
     assert reading_message(3, None) == fail_message(3)
 
 
+def test_the_run_and_time_fields_come_after_the_sequence() -> None:
+    message = success_message(7, Measurement(21.37, 1013.25, 45.1), boot_id="0f3a",
+                              timestamp=1_700_000_000.12345)
+    assert list(message) == ["sequence", "boot_id", "timestamp", "temperature", "pressure",
+                             "humidity", "message"]
+    assert (message["boot_id"], message["timestamp"]) == ("0f3a", 1_700_000_000.123)
+    failed = fail_message(8, boot_id="0f3a", timestamp=1_700_000_005)
+    assert encode(failed) == (
+        b'{"sequence":8,"boot_id":"0f3a","timestamp":1700000005.0,"temperature":null,'
+        b'"pressure":null,"humidity":null,"message":"Fail"}')
+    assert reading_message(8, None, boot_id="0f3a", timestamp=1_700_000_005) == failed
+
+
+@pytest.mark.parametrize(
+    ("boot_id", "timestamp", "error"),
+    [
+        ("0f3a", None, ValueError),  # both or neither
+        (None, 1_700_000_000.0, ValueError),
+        ("", 1_700_000_000.0, ValueError),
+        ("has space", 1_700_000_000.0, ValueError),
+        ("x" * 65, 1_700_000_000.0, ValueError),
+        ("0f3a", -1.0, ValueError),
+        ("0f3a", math.inf, ValueError),
+        ("0f3a", True, TypeError),
+        ("0f3a", "1700000000", TypeError),
+    ],
+)
+def test_bad_run_or_time_fields_are_refused(boot_id: Any, timestamp: Any, error: type) -> None:
+    with pytest.raises(error):
+        success_message(1, Measurement(20.0, 1000.0, 50.0), boot_id=boot_id,
+                        timestamp=timestamp)
+
+
 def test_encoding_is_compact_utf8_json() -> None:
     payload = encode(fail_message(1))
     assert payload == (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from fakes.bme680 import BrownOut, BusError, SimulatedBME680, StuckData
@@ -117,3 +119,30 @@ def test_replaying_an_empty_trace_is_refused():
 
     with pytest.raises(ValueError, match="no successful reading"):
         replay([])
+
+
+def _boot_ids(simulation_factory, seed):
+    sim = simulation_factory(seed=seed)
+    first = sim.add_device("bme680-sensor", environment=lambda t: AIR)
+    sim.run(6)
+    first.stop()
+    second = sim.add_device("bme680-sensor", environment=lambda t: AIR)
+    sim.run(10)
+    published = [json.loads(m.payload) for m in sim.messages("bme680/readings")]
+    ids = (first.boot_id, second.boot_id)
+    sim.close()
+    return ids, published
+
+
+def test_each_program_run_has_a_boot_id_drawn_from_the_seed(simulation_factory):
+    (first, second), published = _boot_ids(simulation_factory, seed=4)
+    assert first != second and len(first) == 32
+    assert [(m["boot_id"], m["sequence"]) for m in published] == [
+        (first, 1), (first, 2), (second, 1), (second, 2), (second, 3)]
+    # stamped with the simulation's epoch clock, when each reading was taken
+    assert [m["timestamp"] for m in published] == sorted(m["timestamp"] for m in published)
+    assert published[1]["timestamp"] - published[0]["timestamp"] == pytest.approx(5.0)
+    again, _ = _boot_ids(simulation_factory, seed=4)
+    other, _ = _boot_ids(simulation_factory, seed=5)
+    assert again == (first, second)
+    assert set(other).isdisjoint({first, second})

@@ -290,7 +290,9 @@ def test_good_reading_lands_in_the_shadow_compensated(
     assert thermal.sleeps == [1.0] * 7  # CPU_SAMPLES=8 readings, CPU_SAMPLE_INTERVAL=1 apart
     ((subject, payload),) = core.shadow_updates()
     assert subject == f"$aws/things/{THING}/shadow/update"
-    assert payload == sent == {"state": {"reported": {**expected, "error": None}}}
+    # an old-style reading (no boot_id/timestamp): the nulls delete a stale run's
+    assert payload == sent == {"state": {"reported": {**expected, "error": None,
+                                                      "boot_id": None, "timestamp": None}}}
 
 
 def test_good_reading_as_binary_event(
@@ -372,8 +374,8 @@ def test_bad_input_keeps_the_last_good_readings(
     assert fragment in after["error"]
     assert after["sequence"] == (100 if sequence is None else sequence)
     expected = {"message": "Fail", "error": after["error"]}
-    if sequence is not None:
-        expected["sequence"] = sequence
+    if sequence is not None:  # an old-style reading: written as it comes, stale run cleared
+        expected.update(sequence=sequence, boot_id=None, timestamp=None)
     assert sent == core.shadow_updates()[-1][1] == {"state": {"reported": expected}}
     assert thermal.sleeps == sleeps  # no CPU sampling for a reading that is not used
     (logged,) = errors_logged(caplog, republish)
@@ -556,7 +558,9 @@ def test_the_handler_avoids_the_naive_failure_modes(
     ((_, sent),) = core.shadow_updates()[1:]
     assert sent != naive(event)
     assert sent["state"]["reported"]  # never an empty reported object
-    assert all(value is not None for value in sent["state"]["reported"].values())
+    # no nulls but the run fields, which an old-style reading clears on purpose
+    assert all(value is not None for key, value in sent["state"]["reported"].items()
+               if key not in ("boot_id", "timestamp"))
     after = reported(shadows)
     assert key in after
     assert {k: after[k] for k in READINGS} == {k: good[k] for k in READINGS}
