@@ -14,6 +14,10 @@ Choices where AWS leaves room:
   APIs take integers, so a fraction could not be deployed.
 - ``memory_mb`` is megabytes (16 to 3008); deployments send ``memory_kb`` (V1 ``MemorySize``
   and V2 ``memorySizeInKB`` are kilobytes).
+- ``status_timeout``, ``max_queue_size``, ``max_instances`` and ``max_idle_time`` are at most
+  2**31 - 1: the Greengrass APIs' integer fields are 32-bit.
+- The file itself is read within the limits of :mod:`harness.limits` (size, nesting, aliases;
+  see :mod:`harness.yaml_files`).
 - A field that does not apply to the lifecycle is an error when written: ``status_timeout`` on
   an on-demand function, ``max_idle_time`` or a ``max_instances`` other than 1 on a pinned one.
   A pinned function's ``max_instances`` is 1.
@@ -28,11 +32,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal, get_args, get_origin
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -43,6 +45,9 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from harness.limits import MAX_API_INT
+from harness.yaml_files import FileProblems, Problem, read_yaml_mapping, short_repr, yaml_kind
 
 __all__ = [
     "Core",
@@ -356,12 +361,12 @@ class Function(_Model):
     version: Version = "1"
     pinned: bool = False
     timeout: Annotated[int, Field(gt=0, le=900)] = 3
-    status_timeout: Annotated[int, Field(gt=0)] = 60
+    status_timeout: Annotated[int, Field(gt=0, le=MAX_API_INT)] = 60
     memory_mb: Annotated[int, Field(ge=16, le=3008)] = 128
     encoding: Literal["json", "binary"] = "json"
-    max_queue_size: Annotated[int, Field(ge=1)] = 1000
-    max_instances: Annotated[int, Field(ge=1)] = 100
-    max_idle_time: Annotated[int, Field(gt=0)] = 60
+    max_queue_size: Annotated[int, Field(ge=1, le=MAX_API_INT)] = 1000
+    max_instances: Annotated[int, Field(ge=1, le=MAX_API_INT)] = 100
+    max_idle_time: Annotated[int, Field(gt=0, le=MAX_API_INT)] = 60
     environment: dict[EnvName, str] = Field(default_factory=dict)
     sys_access: bool = False
     ml_resources: list[ResourceName] = Field(default_factory=list)
@@ -466,6 +471,12 @@ class Subscription(_Model):
         return topic_matches(self.subject, topic)
 
 
+def listing(names: Sequence[str], most: int = 10) -> str:
+    """``names`` for a message: the first ``most``, then how many more ("none" if none)."""
+    shown = ", ".join(names[:most]) or "none"
+    return shown if len(names) <= most else f"{shown} and {len(names) - most:,} more"
+
+
 def _duplicates(field: str, values: Sequence[Any], what: str, attr: str) -> list[tuple[Loc, str]]:
     first: dict[Any, int] = {}
     problems: list[tuple[Loc, str]] = []
@@ -538,7 +549,7 @@ class Group(_Model):
             for field, names in known.items():
                 for position, name in enumerate(getattr(function, field)):
                     if name not in names:
-                        listed = ", ".join(sorted(names)) or "none"
+                        listed = listing(sorted(names))
                         message = f"{name!r} is not in the group's {field} (defined: {listed})"
                         problems.append((("functions", index, field, position), message))
         return problems
@@ -553,7 +564,7 @@ class Group(_Model):
             for end in ("source", "target"):
                 kind, name = _split_endpoint(getattr(subscription, end))
                 if name is not None and name not in known[kind]:
-                    listed = ", ".join(sorted(known[kind])) or "none"
+                    listed = listing(sorted(known[kind]))
                     message = f"no {kind} {name!r} in the group ({kind}s: {listed})"
                     problems.append((("subscriptions", index, end), message))
         return problems
@@ -563,7 +574,7 @@ class Group(_Model):
         for function in self.functions:
             if function.name == name:
                 return function
-        known = ", ".join(f.name for f in self.functions) or "none"
+        known = listing([f.name for f in self.functions])
         raise KeyError(f"group {self.name!r} has no function {name!r} (functions: {known})")
 
     def device(self, thing: str) -> Device:
@@ -571,7 +582,7 @@ class Group(_Model):
         for device in self.devices:
             if device.thing == thing:
                 return device
-        known = ", ".join(d.thing for d in self.devices) or "none"
+        known = listing([d.thing for d in self.devices])
         raise KeyError(f"group {self.name!r} has no device {thing!r} (devices: {known})")
 
     def function_arn(self, name: str) -> str:
@@ -598,58 +609,8 @@ def group_json_schema() -> dict[str, Any]:
 # ---------------------------------------------------------------- loading
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong in a group file."""
-
-    file: str
-    line: int
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.path}: {self.message}"
-
-
-class FileProblems(ValueError):
-    """A YAML file that cannot be used; ``problems`` lists what is wrong, in file order."""
-
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        self.problems = tuple(sorted(problems, key=lambda problem: problem.line))
-        super().__init__("\n".join(str(problem) for problem in self.problems))
-
-
 class GroupError(FileProblems):
     """A group file that cannot be used."""
-
-
-def read_yaml_mapping(
-    path: str | Path, what: str, error: type[FileProblems]
-) -> tuple[dict[str, Any], _NodeIndex, list[Problem]]:
-    """Compose a YAML file that must hold a mapping of ``what`` fields: its data, the line
-    of every field path, and the problems found so far (duplicate keys). Invalid YAML, or a
-    file that is not a mapping, raises ``error`` at once."""
-    file = str(path)
-    loader = yaml.SafeLoader(Path(path).read_text(encoding="utf-8"))
-    try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.MarkedYAMLError as problem:
-        line = problem.problem_mark.line + 1 if problem.problem_mark else 1
-        raise error([Problem(file, line, "(yaml)", f"invalid YAML: {problem.problem}")]
-                    ) from None
-    except yaml.YAMLError as problem:
-        raise error([Problem(file, 1, "(yaml)", f"invalid YAML: {problem}")]) from None
-    finally:
-        loader.dispose()
-
-    index = _NodeIndex(node)
-    problems = [Problem(file, line, _dotted(loc, f"({what})"), text)
-                for loc, line, text in index.duplicates]
-    if not isinstance(data, dict):
-        message = f"the file must hold a mapping of {what} fields, not {_yaml_kind(data)}"
-        raise error([*problems, Problem(file, index.root_line, f"({what})", message)])
-    return data, index, problems
 
 
 def load_group(path: str | Path) -> Group:
@@ -667,62 +628,11 @@ def load_group(path: str | Path) -> Group:
     return group
 
 
-class _NodeIndex:
-    """Line numbers of the YAML nodes by field path, and the duplicate keys found."""
-
-    def __init__(self, root: yaml.Node | None) -> None:
-        self.lines: dict[tuple[str, ...], int] = {}
-        self.duplicates: list[tuple[Loc, int, str]] = []
-        self.root_line = root.start_mark.line + 1 if root is not None else 1
-        self._seen: set[int] = set()
-        if root is not None:
-            self._walk(root, ())
-
-    def _walk(self, node: yaml.Node, path: tuple[str, ...]) -> None:
-        if id(node) in self._seen:  # an alias: indexed where the anchor is
-            return
-        self._seen.add(id(node))
-        if isinstance(node, yaml.MappingNode):
-            first: dict[str, int] = {}
-            for key_node, value_node in node.value:
-                key = str(key_node.value)
-                line = key_node.start_mark.line + 1
-                if key in first:
-                    message = f"duplicate key (first on line {first[key]}): YAML keeps the last"
-                    self.duplicates.append(((*path, key), line, message))
-                    continue
-                first[key] = line
-                self.lines[(*path, key)] = line
-                self._walk(value_node, (*path, key))
-        elif isinstance(node, yaml.SequenceNode):
-            for position, item in enumerate(node.value):
-                self.lines[(*path, str(position))] = item.start_mark.line + 1
-                self._walk(item, (*path, str(position)))
-
-    def line(self, loc: Loc) -> int:
-        """The line of the deepest node of ``loc`` present in the file."""
-        parts = tuple(str(part) for part in loc if part != "[key]")
-        while parts:
-            if parts in self.lines:
-                return self.lines[parts]
-            parts = parts[:-1]
-        return self.root_line
-
-
 def _dotted(loc: Loc, empty: str = "(group)") -> str:
     return ".".join(str(part) for part in loc if part != "[key]") or empty
 
 
-def _yaml_kind(value: Any) -> str:
-    if value is None:
-        return "null (nothing)"
-    if isinstance(value, bool):
-        return f"the boolean {value}"
-    if isinstance(value, int | float):
-        return f"the number {value!r}"
-    if isinstance(value, str):
-        return f"the string {value!r}"
-    return "a list" if isinstance(value, list) else "a mapping" if isinstance(value, dict) else "?"
+_yaml_kind = yaml_kind  # the name the scenario and pi config loaders import
 
 
 def _describe(detail: Any, where: Loc | None = None, root: type[BaseModel] | None = None
@@ -744,11 +654,12 @@ def _describe(detail: Any, where: Loc | None = None, root: type[BaseModel] | Non
         return f"{prefix}must be a string, but YAML read {_yaml_kind(value)}: put it in quotes"
     if kind == "model_type":
         return f"must be a mapping of fields, not {_yaml_kind(value)}"
-    message = re.sub(r"^(Input|Value) should (be|have)", r"must \2", detail["msg"])
+    message = re.sub(r"^(Input|Value|List|String|Dictionary) should (be|have)", r"must \2",
+                     detail["msg"])
     if kind.endswith("_type"):
         return f"{prefix}{message}, not {_yaml_kind(value)}"
     if isinstance(value, bool | int | float | str):
-        return f"{prefix}{message} (got {value!r})"
+        return f"{prefix}{message} (got {short_repr(value)})"
     return prefix + message
 
 

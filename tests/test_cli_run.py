@@ -86,3 +86,34 @@ def test_the_report_folder_has_results_junit_html_and_plots(tmp_path: Path) -> N
         assert results["samples"] and results["rig"] == "sim"
         assert (report / folder / "report.html").stat().st_size > 1000
         assert sorted(p.name for p in (report / folder).glob("*.png"))
+
+
+def test_a_broken_file_is_named_with_its_line_and_nothing_runs(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = _write(tmp_path, "ok.yaml", PASSING)
+    bad = _write(tmp_path, "bad.yaml", PASSING.replace("duration: 20", "duration: .inf"))
+    assert cli.main(["run", str(good), str(bad), "--report", str(tmp_path / "r")]) == 2
+    captured = capsys.readouterr()
+    assert f"{bad}:2: duration: must be a finite number" in captured.err
+    assert "Traceback" not in captured.err and "short injection" not in captured.out
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_name_the_rigs_group_lacks_is_named_before_anything_runs(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _write(tmp_path, "typo.yaml", PASSING.replace("source: bme680-sensor",
+                                                         "source: bme860-sensor"))
+    assert cli.main(["run", str(path), "--rig", "sim"]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:6: stimuli.0.publish.source: no device 'bme860-sensor' in group " \
+           "'weather-station'" in err
+
+
+def test_a_folder_or_a_missing_file_is_named(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "scenarios" / "x.yaml"
+    folder.mkdir(parents=True)
+    assert cli.main(["run", str(folder), str(tmp_path / "nope.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert f"{folder}:1: (scenario): is a folder, not a file" in err
+    assert f"{tmp_path / 'nope.yaml'}:1: (scenario): no such file" in err

@@ -49,3 +49,15 @@ class ShadowConfig:
     named_not_found_style: Literal["shadow", "thing~shadow"] = "shadow"
     #: Arrays may not contain ``null`` (documented); the message text is [unverified].
     array_with_null_message: str = "Invalid JSON"
+    #: Longest number literal read, in characters; a longer one is ``Invalid JSON``.
+    #: [unverified: AWS documents no limit; 1000 is the default of Jackson (since 2.15), the
+    #: JSON library of AWS's ShadowManager. At most 4300, the longest integer Python reads.]
+    max_number_length: int = 1000
+
+    def __post_init__(self) -> None:
+        # The merge and the document rules walk a request as deep as max_depth allows.
+        if not 1 <= self.max_depth <= 100:
+            raise ValueError(f"max_depth must be 1..100 (AWS: 6), not {self.max_depth}")
+        if not 1 <= self.max_number_length <= 4300:
+            raise ValueError("max_number_length must be 1..4300 (default 1000), not "
+                             f"{self.max_number_length}")

@@ -181,28 +181,32 @@ def restrict(metadata: Tree, shape: Tree) -> Tree:
     return out
 
 
-def measure(value: JSON) -> tuple[int, bool]:
+def measure(value: JSON, limit: int | None = None) -> tuple[int, bool]:
     """Nesting levels of a value, and whether an array anywhere in it holds ``null``.
 
     A non-empty object or array is one level more than its deepest child; scalars and empty
-    containers add none.
+    containers add none. With ``limit``, the walk stops at the first level beyond it (the
+    levels then say only "too deep"). The walk keeps its own stack, so no document is too
+    deep to measure.
     """
-    kind = type(value)
-    if kind is dict:
-        children = value.values()
-    elif kind is list:
-        children = value
-        if None in value:
-            return 1, True
-    else:
+    if type(value) not in _CONTAINERS or not value:
         return 0, False
     deepest, nulls = 0, False
-    for child in children:
-        if type(child) in (dict, list):
-            levels, child_nulls = measure(child)
-            deepest = max(deepest, levels)
-            nulls = nulls or child_nulls
-    return (deepest + 1 if value else 0), nulls
+    pending = [(value, 1)]
+    while pending:
+        node, level = pending.pop()
+        if level > deepest:
+            deepest = level
+            if limit is not None and level > limit:
+                return level, nulls
+        if type(node) is dict:
+            children = node.values()
+        else:
+            children = node
+            nulls = nulls or None in node
+        pending.extend((child, level + 1) for child in children
+                       if type(child) in _CONTAINERS and child)
+    return deepest, nulls
 
 
 def to_json(value: JSON) -> bytes:

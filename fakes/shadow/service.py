@@ -36,13 +36,17 @@ encode = document.to_json
 
 
 def _as_bytes(payload: Payload) -> bytes:
+    """A request payload as the bytes a client would send: a dict as ``json.dumps`` writes
+    it (``NaN``, ``Infinity`` and lone surrogates included, so the service refuses them as
+    AWS would, instead of orjson quietly writing ``null``); a str as UTF-8, its lone
+    surrogates as the bytes they would be (not UTF-8, so 415)."""
     if payload is None:
         return b""
     if isinstance(payload, bytes):
         return payload
     if isinstance(payload, str):
-        return payload.encode("utf-8")
-    return encode(payload)
+        return payload.encode("utf-8", "surrogatepass")
+    return json.dumps(payload, separators=(",", ":")).encode("ascii")
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,14 +7,11 @@ need the stored document and are checked by the service.
 
 from __future__ import annotations
 
-import json
 import re
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-import orjson
-
-from fakes.shadow import document, errors
+from fakes.shadow import document, errors, strict_json
 from fakes.shadow.config import ShadowConfig
 from fakes.shadow.errors import ShadowRejection
 
@@ -51,31 +48,14 @@ def check_names(thing: str, shadow: str | None) -> None:
         _check_name(shadow, "ShadowName", SHADOW_NAME_PATTERN, SHADOW_NAME_MAX)
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
+def decode(payload: bytes, config: ShadowConfig | None = None) -> Any:
+    """Bytes to a JSON value: 415 for non-UTF-8, 400 for anything that is not JSON the
+    service reads (see :mod:`fakes.shadow.strict_json`)."""
+    config = config or _DEFAULTS
+    return strict_json.decode(payload, config.max_depth, config.max_number_length)
 
 
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
-#: orjson reads integers beyond 64 bits as floats; payloads that may hold one go through
-#: the standard library, which keeps them exact.
-_LONG_DIGITS = re.compile(rb"[0-9]{19}")
-
-
-def decode(payload: bytes, max_depth: int = 6) -> Any:
-    """Bytes to a JSON value, refusing non-UTF-8 (415) and anything that is not strict JSON
-    (400). Both parsers used refuse ``NaN`` and ``Infinity``."""
-    try:
-        if not _LONG_DIGITS.search(payload):
-            return orjson.loads(payload)
-        return _DECODER.decode(payload.decode("utf-8"))
-    except RecursionError:
-        raise ShadowRejection(400, errors.too_deep(max_depth)) from None
-    except ValueError:
-        try:
-            payload.decode("utf-8")
-        except UnicodeDecodeError:
-            raise ShadowRejection(415, errors.UNSUPPORTED_ENCODING) from None
-        raise ShadowRejection(400, errors.INVALID_JSON) from None
+_DEFAULTS = ShadowConfig()
 
 
 def client_token_of(request: Any, config: ShadowConfig) -> str | None:
@@ -91,7 +71,7 @@ def client_token_of(request: Any, config: ShadowConfig) -> str | None:
 def echo_token(payload: bytes, config: ShadowConfig) -> str | None:
     """Best effort: the valid ``clientToken`` of a payload, for echoing in a rejection."""
     try:
-        return client_token_of(decode(payload), config)
+        return client_token_of(decode(payload, config), config)
     except ShadowRejection:
         return None
 
@@ -104,7 +84,7 @@ def _nesting_bound(payload: bytes) -> int:
 
 def check_update(payload: bytes, config: ShadowConfig) -> UpdateRequest:
     """Parse and check an update request document."""
-    request = decode(payload, config.max_depth)
+    request = decode(payload, config)
     if not isinstance(request, dict):
         raise ShadowRejection(400, errors.INVALID_JSON)
     token = client_token_of(request, config)
@@ -135,7 +115,7 @@ def check_update(payload: bytes, config: ShadowConfig) -> UpdateRequest:
         return UpdateRequest(state, token, version)  # too flat to be too deep, no arrays
     null_in_array = False
     for section in SECTIONS:
-        levels, nulls = document.measure(state.get(section))
+        levels, nulls = document.measure(state.get(section), config.max_depth)
         if levels > config.max_depth:
             raise ShadowRejection(400, errors.too_deep(config.max_depth))
         null_in_array = null_in_array or nulls

@@ -49,6 +49,7 @@ from harness.scenarios.from_trace import (
     summarise_trace,
     write_scenario,
 )
+from harness.yaml_files import FileProblems
 
 __all__ = [
     "GENERATED",
@@ -382,7 +383,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         written = write_scenario(out, scenario, period=period,
                                  cpu_temperature=recording.cpu_temperature)
-    except TraceFormatError as error:
+    except (TraceFormatError, FileProblems) as error:  # FileProblems: beyond harness.limits
         print(f"error: no scenario written: {error}", file=sys.stderr)
         return EXIT_FAILED
     print(f"wrote {written}, which replays it: python -m harness run {written}")

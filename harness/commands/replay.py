@@ -91,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
     """Replay the trace; the exit status (see the module's description)."""
     from device.recorder import TraceFormatError
     from harness.rigs.base import RigCannotRun, RigUnavailable
+    from harness.yaml_files import FileProblems
 
     with tempfile.TemporaryDirectory(prefix="replay-") as scratch:
         if args.scenario is not None:
@@ -103,6 +104,9 @@ def run(args: argparse.Namespace) -> int:
             result = replay(args.trace, scenario, rig_name=args.rig, period=args.period,
                             cpu_temperature=args.cpu_temperature, pi_config=args.pi_config)
         except (TraceFormatError, FileExistsError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return EXIT_UNAVAILABLE
+        except FileProblems as error:  # the scenario made breaks a limit (harness.limits)
             print(f"error: {error}", file=sys.stderr)
             return EXIT_UNAVAILABLE
         except RigUnavailable as error:

@@ -2,9 +2,12 @@
 
 Runs scenario files on a rig with a progress bar in simulated time, prints a summary table
 (expectations met and failed, with the first failing time and the value seen), and exits 0
-only when every expectation of every scenario holds. ``--report DIR`` writes, per scenario,
-``DIR/<scenario>/`` with ``results.json``, the PNG plots and a self-contained
-``report.html``, plus ``DIR/junit.xml`` and ``DIR/index.html`` over all of them.
+only when every expectation of every scenario holds. Every file is loaded (and checked
+against the rig's group) before anything runs: a broken one is reported as
+``file:line: field: problem`` and the command exits 2 without running any.
+``--report DIR`` writes, per scenario, ``DIR/<scenario>/`` with ``results.json``, the PNG
+plots and a self-contained ``report.html``, plus ``DIR/junit.xml`` and ``DIR/index.html``
+over all of them.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -22,8 +25,14 @@ from rich.table import Table
 from harness.report.results import RunResult, record_run
 from harness.rigs.base import Rig, RigCannotRun, RigUnavailable
 from harness.rigs.select import RIGS, default_rig, open_rig
+from harness.yaml_files import FileProblems
 
+if TYPE_CHECKING:
+    from harness.scenarios.schema import Scenario
+
+#: 2 is also the exit status for a scenario file that cannot be used.
 EXIT_FAILED, EXIT_UNAVAILABLE = 1, 2
+EXIT_BAD_FILE = EXIT_UNAVAILABLE
 
 
 def add_parser(commands: Any) -> None:
@@ -57,17 +66,46 @@ class _Progress:
         self.progress.update(self.task, completed=self.progress.tasks[self.task].total)
 
 
-def run_files(paths: Sequence[Path], rig: Rig, console: Console
-              ) -> tuple[list[RunResult], list[tuple[Path, str]]]:
-    """Run each file on ``rig``: the results, and the files skipped with their reason."""
+def load_files(paths: Sequence[Path]) -> tuple[list[tuple[Path, Scenario]], list[str]]:
+    """Load every file: the scenarios, and every problem of the files that cannot be used
+    (``file:line: field: problem`` lines, in the files' order)."""
+    from harness.scenarios.loading import load_scenario
+
+    loaded, problems = [], []
+    for path in paths:
+        try:
+            loaded.append((path, load_scenario(path)))
+        except FileProblems as error:
+            problems.extend(str(problem) for problem in error.problems)
+    return loaded, problems
+
+
+def check_files(loaded: Sequence[tuple[Path, Scenario]], rig: Rig) -> list[str]:
+    """Every problem of the scenarios with the rig's group (names it lacks), or with the
+    group file itself."""
+    from harness.scenarios.runner import check_against_rig
+
+    problems = []
+    for _, scenario in loaded:
+        try:
+            check_against_rig(scenario, rig)
+        except FileProblems as error:
+            problems.extend(str(problem) for problem in error.problems)
+    return list(dict.fromkeys(problems))  # a broken group file is said once
+
+
+def run_files(paths: Sequence[Path] | Sequence[tuple[Path, Scenario]], rig: Rig,
+              console: Console) -> tuple[list[RunResult], list[tuple[Path, str]]]:
+    """Run each file (a path, or a path with its loaded scenario) on ``rig``: the results,
+    and the files skipped with their reason."""
     from harness.scenarios.loading import load_scenario
 
     results, skipped = [], []
     with Progress(TextColumn("{task.description}"), BarColumn(),
                   TextColumn("{task.completed:,.0f} / {task.total:,.0f} s simulated"),
                   TimeElapsedColumn(), console=console, transient=False) as progress:
-        for path in paths:
-            scenario = load_scenario(path)
+        for item in paths:
+            path, scenario = item if isinstance(item, tuple) else (item, load_scenario(item))
             task = progress.add_task(f"{path.stem} on {rig.name}", total=scenario.duration)
             try:
                 results.append(record_run(path, rig=rig, scenario=scenario,
@@ -104,12 +142,18 @@ def write_report(results: Sequence[RunResult], folder: Path) -> Path:
     return write_site(results, folder)
 
 
+def _report_problems(console: Console, problems: Sequence[str]) -> int:
+    for line in problems:  # as they are: no markup, emoji codes (":100:") or wrapping
+        print(line, file=sys.stderr)
+    console.print(f"[red]{len(problems)} problem(s): no scenario was run[/]")
+    return EXIT_BAD_FILE
+
+
 def run(args: argparse.Namespace) -> int:
     console = Console(stderr=True)
-    missing = [str(path) for path in args.scenarios if not path.is_file()]
-    if missing:
-        console.print(f"[red]no such scenario file:[/] {', '.join(missing)}")
-        return EXIT_UNAVAILABLE
+    loaded, problems = load_files(args.scenarios)
+    if problems:
+        return _report_problems(console, problems)
     name = args.rig or default_rig()
     try:
         rig = open_rig(name, pi_config=args.pi_config)
@@ -117,7 +161,10 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"[red]the {name} rig is not available:[/] {error}")
         return EXIT_UNAVAILABLE
     try:
-        results, skipped = run_files(args.scenarios, rig, console)
+        problems = check_files(loaded, rig)
+        if problems:
+            return _report_problems(console, problems)
+        results, skipped = run_files(loaded, rig, console)
     finally:
         close = getattr(rig, "close", None)
         if close is not None:

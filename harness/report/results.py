@@ -210,6 +210,11 @@ def _plain(value: Any) -> Any:
 
 
 def _number(value: Any, kind: type = float) -> Any:
+    """A reading's field as ``kind``, or None when it is not a number ``kind`` can hold (a
+    published reading may say anything: ``Infinity``, NaN, a 400-digit integer)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return kind(value)
+    try:
+        return kind(value)
+    except (OverflowError, ValueError):
+        return None

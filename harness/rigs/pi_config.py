@@ -36,18 +36,17 @@ from pydantic import (
 )
 
 from harness.group import (
-    FileProblems,
     FunctionName,
     Loc,
-    Problem,
     ThingName,
     _describe,
     _dotted,
     _raise_problems,
     _rule_error,
-    _yaml_kind,
-    read_yaml_mapping,
 )
+from harness.limits import MAX_API_INT, MAX_TIMING_FACTOR
+from harness.yaml_files import FileProblems, Problem, read_yaml_mapping
+from harness.yaml_files import yaml_kind as _yaml_kind
 
 __all__ = [
     "CONFIG_ENV",
@@ -81,6 +80,7 @@ does not name the file: a Greengrass V2 Lambda component's artifacts are unarchi
 module sits below that depends on how the function was zipped, hence the ``**``."""
 
 _BME680_ADDRESSES = (0x76, 0x77)
+_PATH_MAX = 4096  # Linux's PATH_MAX, in bytes
 
 
 class PiConfigError(FileProblems):
@@ -99,6 +99,10 @@ def _path(value: Any, info: ValidationInfo) -> Any:
     if isinstance(value, str):
         if not value.strip():
             raise _rule_error("must not be empty: give a file path")
+        if "\x00" in value:
+            raise _rule_error("a path cannot hold the NUL character")
+        if len(value.encode("utf-8", errors="surrogatepass")) > _PATH_MAX:
+            raise _rule_error(f"is longer than a path can be ({_PATH_MAX} bytes)")
         value = Path(value)
     if isinstance(value, Path):
         value = value.expanduser()
@@ -134,6 +138,11 @@ def _command(value: str) -> str:
     if not value.strip():
         raise _rule_error("must not be empty: give the command, or null when the rig may not"
                           " restart the core")
+    try:
+        shlex.split(value)
+    except ValueError as problem:  # what restart_argv would meet when a scenario restarts
+        raise _rule_error(f"cannot be split into arguments as a shell would: {problem}"
+                          ) from None
     return value
 
 
@@ -149,7 +158,7 @@ def _bme680_address(value: int) -> int:
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
 class CoreEndpoint(_Model):
@@ -185,7 +194,7 @@ class ClientIdentity(_Model):
 class SensorLocation(_Model):
     """Where the BME680 is: the I2C bus number (``/dev/i2c-<bus>``) and the chip's address."""
 
-    bus: Annotated[int, Field(ge=0)] = 1
+    bus: Annotated[int, Field(ge=0, le=MAX_API_INT)] = 1
     address: Annotated[int, AfterValidator(_bme680_address)] = 0x76
 
     @property
@@ -222,8 +231,9 @@ class PiConfig(_Model):
     )
     """How a scenario restarts the core (run without a shell), or null when the rig may not
     restart it; scenarios that restart the core are then skipped."""
-    timing_factor: Annotated[float, Field(ge=1.0)] = 3.0
-    """How much longer than in simulation a "within N s" deadline may take on hardware."""
+    timing_factor: Annotated[float, Field(ge=1.0, le=MAX_TIMING_FACTOR)] = 3.0
+    """How much longer than in simulation a "within N s" deadline may take on hardware
+    (1 to 100)."""
     lock_file: ConfigPath = Path("/tmp/gg-harness-pi.lock")
     """The file whose lock one test session holds while it uses this Pi."""
 

@@ -18,6 +18,7 @@ import pytest
 from harness.rigs.base import RigCannotRun, RigUnavailable
 from harness.scenarios.loading import ScenarioError, load_scenario
 from harness.scenarios.runner import ScenarioResult, run_scenario
+from harness.yaml_files import FileProblems
 
 
 def is_scenario_file(path: Path) -> bool:
@@ -58,6 +59,8 @@ class ScenarioItem(pytest.Item):
             self.result = run_scenario(scenario, folder=self.path.parent, rig=rig)
         except (RigCannotRun, RigUnavailable) as error:  # e.g. no identity to publish as
             pytest.skip(str(error))
+        except FileProblems as error:  # names the rig's group lacks, or a broken group file
+            raise AssertionError(str(error)) from None
         self.user_properties.append(("rig", rig.name))
         results = self.config.getoption("--gg-results", None)
         if results:

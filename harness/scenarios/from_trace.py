@@ -13,6 +13,7 @@ import csv
 import datetime as dt
 import itertools
 import json
+import math
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,6 +124,14 @@ def summarise_trace(path: str | Path, *, period: float | None = None) -> TraceSu
                         good[-1].time, period or found or DEFAULT_PERIOD, good[-1])
 
 
+def _step(period: float, duration: float) -> float:
+    """The period, or the shortest step (in milliseconds) keeping the run within
+    :data:`~harness.limits.MAX_STOPS` stops."""
+    from harness.limits import MAX_STOPS
+
+    return max(period, math.ceil(duration / MAX_STOPS * 1000) / 1000)
+
+
 def _number(value: float) -> str:
     """A number as the scenario file shows it."""
     value = round(float(value), 6)
@@ -143,7 +152,9 @@ def scenario_text(summary: TraceSummary, scenario_path: str | Path, *,
     """The YAML of a scenario replaying the trace of ``summary`` from ``scenario_path``.
 
     Duration: the trace's span plus one period and :data:`LAST_READING_GRACE` (the time its
-    last reading has to reach the Shadow); step and device period: the trace's period.
+    last reading has to reach the Shadow); step and device period: the trace's period (the
+    step longer when the run would otherwise have more than
+    :data:`~harness.limits.MAX_STOPS` stops).
     Expectations that hold for any healthy run:
 
     - ``always: version grows`` (the Shadow's version never goes back);
@@ -180,7 +191,7 @@ def scenario_text(summary: TraceSummary, scenario_path: str | Path, *,
         f"description: {_text(description)}",
         f"duration: {_number(deadline)}",
         "seed: 0",
-        f"step: {_number(period)}",
+        f"step: {_number(_step(period, deadline))}",
     ]
     if cpu_temperature is not None:
         lines.append(f"cpu_temperature: {_number(round(cpu_temperature, 1))}")

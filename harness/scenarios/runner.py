@@ -19,12 +19,13 @@ from typing import Protocol
 from harness.rigs.base import Rig, RigCannotRun, RigSession
 from harness.rigs.chip import FAULTS, make_fault
 from harness.scenarios.expectations import Outcome, monitor
-from harness.scenarios.loading import load_scenario
+from harness.scenarios.group_names import group_problems
+from harness.scenarios.loading import load_scenario, scenario_error
 from harness.scenarios.needs import missing
 from harness.scenarios.schema import DEFAULT_THING, FaultSpec, Scenario, Stimulus
 from harness.simulation import DEFAULT_GROUP
 
-__all__ = ["FAULTS", "ScenarioResult", "make_fault", "run_scenario"]
+__all__ = ["FAULTS", "ScenarioResult", "check_against_rig", "make_fault", "run_scenario"]
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,23 @@ def _stops(scenario: Scenario, factor: float) -> list[float]:
     return sorted(stop for stop in stops if stop <= scenario.duration)
 
 
+def check_against_rig(scenario: Scenario, rig: Rig) -> None:
+    """Raise :class:`~harness.scenarios.loading.ScenarioError` (``file:line`` when the
+    scenario came from a file) for each name of ``scenario`` the rig's group lacks: the
+    device it drives, the things it publishes as, the functions it stalls or reads. A rig
+    that does not say its group (``rig.group``: a file or a loaded group) is not checked."""
+    from harness.group import Group, load_group
+
+    group = getattr(rig, "group", None)
+    if isinstance(group, str | Path):
+        group = load_group(group)
+    if not isinstance(group, Group):
+        return
+    problems = group_problems(scenario, group)
+    if problems:
+        raise scenario_error(scenario, problems)
+
+
 class Observer(Protocol):
     """Watches a run: called after every stop, and once at the end before the session
     closes (a recorder collecting what a report plots)."""
@@ -109,7 +127,9 @@ def run_scenario(scenario: Scenario | str | Path, group: str | Path = DEFAULT_GR
     """Run a scenario (a model or a file) on ``rig`` (default: the ``sim`` rig of
     ``group``). A trace environment is found relative to ``folder`` (by default the file's
     folder, or the working directory). Raises :class:`~harness.rigs.base.RigCannotRun` when
-    the rig lacks what the scenario needs."""
+    the rig lacks what the scenario needs, and
+    :class:`~harness.scenarios.loading.ScenarioError` when it names things or functions the
+    rig's group lacks (:func:`check_against_rig`) or, given as a file, cannot be loaded."""
     if not isinstance(scenario, Scenario):
         path = Path(scenario)
         folder = path.parent if folder is None else folder
@@ -121,6 +141,7 @@ def run_scenario(scenario: Scenario | str | Path, group: str | Path = DEFAULT_GR
     reasons = missing(scenario, rig.capabilities)
     if reasons:
         raise RigCannotRun(rig.name, scenario.name, reasons)
+    check_against_rig(scenario, rig)
     factor = rig.timing_factor
     monitors = [monitor(i, e, DEFAULT_THING, factor) for i, e in enumerate(scenario.expectations)]
     events: list[tuple[float, int, Stimulus | FaultSpec]] = sorted(

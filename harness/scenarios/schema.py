@@ -24,6 +24,7 @@ must follow (expectations)::
         shadow: {path: state.reported.temperature, approx: 15, tolerance: 0.1}
       - always: version grows
       - never: {shadow_path: state.reported.temperature, is_null: true}
+      - monotonic: {path: state.reported.sequence, per: state.reported.boot_id}
       - messages: {topic: hello/world, count: {min: 1}}
       - log: {function: republish, contains: Invalid reading, count: {min: 1}}
       - stats: {function: republish, field: dropped_queue_full, equals: 0}
@@ -31,23 +32,64 @@ must follow (expectations)::
 Environment temperatures are the AIR's (see :mod:`harness.scenarios.environment` for how the
 sensor, next to the CPU, sees them); a recorded trace is replayed as the sensor measured it.
 Checks without ``within``/``always``/``never`` are judged once, at the end of the run.
+
+Every number is finite and every field within the documented limits of
+:mod:`harness.limits` (times at most a week, steps, readings and messages of a run bounded,
+payloads at most 128 KiB), each stated in its type's description
+(:mod:`harness.scenarios.field_types`); a file beyond them is refused when it is loaded.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
 
-from harness.group import _rule_error
+from harness.group import _raise_problems, _rule_error
+from harness.limits import (
+    MAX_EXPECTATIONS,
+    MAX_FAULTS,
+    MAX_INTERVALS,
+    MAX_POINTS,
+    MAX_STIMULI,
+    MAX_TEXT,
+)
+from harness.scenarios.bounds import scenario_problems
+from harness.scenarios.field_types import (
+    CpuTemperature,
+    DottedPath,
+    Duration,
+    Errno,
+    FunctionName,
+    Hours,
+    Invocations,
+    JsonValue,
+    LogSource,
+    NonNegativeCount,
+    Payload,
+    Period,
+    PublishSource,
+    Repeat,
+    Seconds,
+    Seed,
+    SelfHeatingOffset,
+    ShadowState,
+    Step,
+    Text,
+    ThingName,
+    TopicName,
+    Transactions,
+)
 
+# Numbers are finite everywhere (the models refuse inf and nan); the limits are in
+# harness.limits, the field types that carry them in harness.scenarios.field_types.
 NonNegative = Annotated[float, Field(ge=0)]
 Positive = Annotated[float, Field(gt=0)]
 DEFAULT_THING = "weather-station"
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
 def _exactly_one(model: BaseModel, fields: tuple[str, ...], what: str) -> None:
@@ -63,7 +105,7 @@ def _exactly_one(model: BaseModel, fields: tuple[str, ...], what: str) -> None:
 class Point(_Model):
     """The air at ``at`` seconds; between points it changes linearly."""
 
-    at: NonNegative
+    at: Seconds
     temperature: float
     pressure: Positive
     humidity: Annotated[float, Field(ge=0, le=100)]
@@ -81,8 +123,8 @@ class RainFront(_Model):
     """From ``start`` s for ``hours`` h humidity and pressure (and temperature) move linearly
     from their ``_from`` to their ``_to`` values; steady before and after."""
 
-    start: NonNegative = 0.0
-    hours: Positive
+    start: Seconds = 0.0
+    hours: Hours
     humidity_from: Annotated[float, Field(ge=0, le=100)]
     humidity_to: Annotated[float, Field(ge=0, le=100)]
     pressure_from: Positive
@@ -102,9 +144,10 @@ class Profile(_Model):
 
 
 class Environment(_Model):
-    points: Annotated[list[Point], Field(min_length=1)] | None = None
+    points: Annotated[list[Point], Field(min_length=1, max_length=MAX_POINTS)] | None = None
     profile: Profile | None = None
-    trace: str | None = None  # relative to the scenario file's folder
+    # relative to the scenario file's folder; read and checked when the file is loaded
+    trace: Annotated[str, Field(min_length=1, max_length=MAX_TEXT)] | None = None
 
     @model_validator(mode="after")
     def _one(self) -> Environment:
@@ -117,8 +160,8 @@ class Environment(_Model):
 
 
 class Device(_Model):
-    thing: str = "bme680-sensor"
-    period: Positive = 5.0
+    thing: ThingName = "bme680-sensor"
+    period: Period = 5.0
 
 
 # ------------------------------------------------------------------ stimuli and faults
@@ -129,28 +172,28 @@ class Publish(_Model):
     ``payload`` is sent as JSON unless it is a string (sent as is). ``repeat`` sends it that
     many times at the same instant."""
 
-    source: str
-    topic: str
-    payload: Any
-    repeat: Annotated[int, Field(ge=1)] = 1
+    source: PublishSource
+    topic: TopicName
+    payload: Payload
+    repeat: Repeat = 1
 
 
 class DesiredState(_Model):
     """A desired-state change from the cloud: ``{"state": {"desired": state}}`` reaches the
     local Shadow of ``thing`` (as shadow sync delivers it)."""
 
-    thing: str = DEFAULT_THING
-    state: dict[str, Any]
+    thing: ThingName = DEFAULT_THING
+    state: ShadowState
 
 
 class ShadowDelete(_Model):
     """``thing``'s local Shadow is deleted under the Lambdas' feet."""
 
-    thing: str = DEFAULT_THING
+    thing: ThingName = DEFAULT_THING
 
 
 class Stimulus(_Model):
-    at: NonNegative
+    at: Seconds
     publish: Publish | None = None
     desired: DesiredState | None = None
     delete_shadow: ShadowDelete | None = None
@@ -166,7 +209,7 @@ class _NoParameters(_Model):
 
 
 class BusErrorParameters(_Model):
-    errno: Annotated[int, Field(ge=1)] = 121
+    errno: Errno = 121
 
 
 class WrongChipIdParameters(_Model):
@@ -178,7 +221,7 @@ class BrownOutParameters(_Model):
 
 
 class SelfHeatingParameters(_Model):
-    offset_c: float = 3.0
+    offset_c: SelfHeatingOffset = 3.0
     humidity_follows: bool = True
 
 
@@ -215,13 +258,13 @@ class SensorFault(_Model):
 class CoreRestart(_Model):
     """The Greengrass core stops and starts again ``downtime`` s later."""
 
-    downtime: NonNegative = 5.0
+    downtime: Seconds = 5.0
 
 
 class LambdaTimeout(_Model):
     """The next invocations of ``function`` hang past its timeout."""
 
-    function: str
+    function: FunctionName
 
 
 FAULT_KINDS = ("sensor", "broker_disconnect", "core_restart", "lambda_timeout",
@@ -240,15 +283,15 @@ class FaultSpec(_Model):
       pauses; needs ``cloud: true``).
     """
 
-    at: NonNegative
+    at: Seconds
     sensor: Annotated[SensorFault, BeforeValidator(_fault_shorthand)] | None = None
     broker_disconnect: _NoParameters | None = None
     core_restart: CoreRestart | None = None
     lambda_timeout: LambdaTimeout | None = None
     cloud_disconnect: _NoParameters | None = None
-    duration: NonNegative | None = None
-    transactions: Annotated[int, Field(ge=1)] | None = None
-    invocations: Annotated[int, Field(ge=1)] | None = None
+    duration: Seconds | None = None
+    transactions: Transactions | None = None
+    invocations: Invocations | None = None
 
     @model_validator(mode="after")
     def _shape(self) -> FaultSpec:
@@ -294,8 +337,8 @@ Capability = Literal[
 
 
 class Count(_Model):
-    min: Annotated[int, Field(ge=0)] | None = None
-    max: Annotated[int, Field(ge=0)] | None = None
+    min: NonNegativeCount | None = None
+    max: NonNegativeCount | None = None
 
     @model_validator(mode="after")
     def _some(self) -> Count:
@@ -310,10 +353,10 @@ class ShadowCheck(_Model):
     """The value at ``path`` in ``thing``'s Shadow document (as a GET returns it), the
     core's local one or (``side: cloud``) the cloud's."""
 
-    thing: str = DEFAULT_THING
+    thing: ThingName = DEFAULT_THING
     side: Literal["local", "cloud"] = "local"
-    path: str
-    equals: Any = None
+    path: DottedPath
+    equals: JsonValue = None
     approx: float | None = None
     tolerance: NonNegative = 0.0
     present: Literal[True] | None = None
@@ -335,15 +378,15 @@ class ShadowCheck(_Model):
 class Where(_Model):
     """Only messages whose JSON payload holds ``equals`` at ``path``."""
 
-    path: str
-    equals: Any
+    path: DottedPath
+    equals: JsonValue
 
 
 class MessagesCheck(_Model):
     """Messages on ``topic``; ``count`` is an exact number or a range."""
 
-    topic: str
-    count: Annotated[int, Field(ge=0)] | Count
+    topic: TopicName
+    count: NonNegativeCount | Count
     where: Where | None = None
 
 
@@ -352,21 +395,21 @@ class LogCheck(_Model):
     core's own) containing ``contains``; at least one unless ``count`` says otherwise (an
     integer is an exact count)."""
 
-    function: str
-    contains: str
-    count: Annotated[int, Field(ge=0)] | Count | None = None
+    function: LogSource
+    contains: Text
+    count: NonNegativeCount | Count | None = None
 
 
 class StatsCheck(_Model):
     """A field of ``sim.stats(function)`` (received, completed, errors, timeouts,
     dropped_queue_full, cold_starts)."""
 
-    function: str
+    function: FunctionName
     field: Literal["received", "completed", "errors", "timeouts", "dropped_queue_full",
                    "cold_starts"]
-    equals: int | None = None
-    min: int | None = None
-    max: int | None = None
+    equals: NonNegativeCount | None = None
+    min: NonNegativeCount | None = None
+    max: NonNegativeCount | None = None
 
     @model_validator(mode="after")
     def _some(self) -> StatsCheck:
@@ -379,7 +422,7 @@ class InSyncCheck(_Model):
     """The cloud's Shadow of ``thing`` holds the same desired and reported state as the
     core's (metadata, versions and delta aside: they are each side's own)."""
 
-    thing: str = DEFAULT_THING
+    thing: ThingName = DEFAULT_THING
 
 
 CHECKS = ("shadow", "messages", "log", "stats", "in_sync")
@@ -402,16 +445,29 @@ class Never(_Model):
     """Violated at a step when ``thing``'s Shadow exists and the value at ``shadow_path`` is
     missing or null (``is_null``), or equals ``equals``."""
 
-    thing: str = DEFAULT_THING
-    shadow_path: str
+    thing: ThingName = DEFAULT_THING
+    shadow_path: DottedPath
     is_null: Literal[True] | None = None
-    equals: Any = None
+    equals: JsonValue = None
 
     @model_validator(mode="after")
     def _one(self) -> Never:
         if ("is_null" in self.model_fields_set) == ("equals" in self.model_fields_set):
             raise _rule_error("never needs exactly one of is_null, equals")
         return self
+
+
+class Monotonic(_Model):
+    """The number at ``path`` in ``thing``'s Shadow never goes down (it may stay), judged
+    separately for each value at ``per`` (for example the reading's ``boot_id``: a device
+    that restarts counts from 1 again), and a ``per`` value once left never comes back
+    (where ``per`` is missing, the numbers are judged on their own, outside every run).
+    Judged on the Shadow at every step and on every ``/update/documents`` message the rig
+    sees; not met if the number is never seen."""
+
+    thing: str = DEFAULT_THING
+    path: str
+    per: str | None = None
 
 
 #: ``always: version grows``: the Shadow's version never goes back between steps, and is
@@ -423,13 +479,14 @@ class Expectation(_Model):
     """One of: ``within: <s>`` with a check (met at some step at or before that time, and
     not before ``after`` if given);
     ``always: version grows`` or ``always: {<check>}`` (met at every step); ``never: {...}``;
-    or a bare check (judged at the end of the run)."""
+    ``monotonic: {...}``; or a bare check (judged at the end of the run)."""
 
-    description: str | None = None
-    within: NonNegative | None = None
-    after: NonNegative | None = None  # with within: only steps from this time count
+    description: Text | None = None
+    within: Seconds | None = None
+    after: Seconds | None = None  # with within: only steps from this time count
     always: Literal["version grows"] | Check | None = None
     never: Never | None = None
+    monotonic: Monotonic | None = None
     shadow: ShadowCheck | None = None
     messages: MessagesCheck | None = None
     log: LogCheck | None = None
@@ -439,17 +496,18 @@ class Expectation(_Model):
     @model_validator(mode="after")
     def _shape(self) -> Expectation:
         checks = [name for name in CHECKS if getattr(self, name) is not None]
-        temporal = [name for name in ("always", "never") if getattr(self, name) is not None]
+        temporal = [name for name in ("always", "never", "monotonic")
+                    if getattr(self, name) is not None]
         if temporal:
             if checks or self.within is not None or len(temporal) > 1:
-                raise _rule_error(f"{temporal[0]} stands alone: no within, always, never or "
-                                  f"{', '.join(CHECKS)} beside it")
+                raise _rule_error(f"{temporal[0]} stands alone: no within, always, never, "
+                                  f"monotonic or {', '.join(CHECKS)} beside it")
         elif self.after is not None and (self.within is None or self.after > self.within):
             raise _rule_error("after goes with within, and is not later than it")
         elif len(checks) != 1:
             found = f"found {', '.join(checks)}" if checks else "found none"
             raise _rule_error(f"an expectation needs exactly one check: {', '.join(CHECKS)}, "
-                              f"or always/never ({found})")
+                              f"or always/never/monotonic ({found})")
         return self
 
     @property
@@ -463,8 +521,8 @@ class Expectation(_Model):
 
 
 class Interval(_Model):
-    start: NonNegative
-    end: NonNegative
+    start: Seconds
+    end: Seconds
 
     @model_validator(mode="after")
     def _ordered(self) -> Interval:
@@ -477,24 +535,33 @@ class Truth(_Model):
     """What really happened, for reports to plot predictions against: ``rain`` lists the
     rainy stretches (scenario seconds)."""
 
-    rain: list[Interval] = []
+    rain: Annotated[list[Interval], Field(max_length=MAX_INTERVALS)] = []
 
 
 class Scenario(_Model):
-    name: str
-    description: str = ""
-    duration: Positive
-    seed: int = 0
-    step: Positive = 1.0  # seconds between expectation checks
-    cpu_temperature: float = 45.0  # degrees C, steady
+    """A whole scenario file. Besides each field's own limits (see
+    :mod:`harness.scenarios.field_types`), the run as a whole is bounded (steps, readings,
+    messages: :mod:`harness.scenarios.bounds`), so a scenario that loads runs to its end."""
+
+    name: Annotated[Text, Field(min_length=1)]
+    description: Text = ""
+    duration: Duration
+    seed: Seed = 0
+    step: Step = 1.0  # seconds between expectation checks
+    cpu_temperature: CpuTemperature = 45.0  # degrees C, steady
     environment: Environment | None = None
     device: Device | None = None
     cloud: bool = False  # a cloud side (moto): devices with shadow_sync sync their Shadows
     truth: Truth | None = None
-    needs: list[Capability] = []  # beyond what the content implies
-    stimuli: list[Stimulus] = []
-    faults: list[FaultSpec] = []
-    expectations: Annotated[list[Expectation], Field(min_length=1)]
+    # beyond what the content implies
+    needs: Annotated[list[Capability], Field(max_length=len(Capability.__args__))] = []
+    stimuli: Annotated[list[Stimulus], Field(max_length=MAX_STIMULI)] = []
+    faults: Annotated[list[FaultSpec], Field(max_length=MAX_FAULTS)] = []
+    expectations: Annotated[list[Expectation], Field(min_length=1, max_length=MAX_EXPECTATIONS)]
+
+    #: The file it was loaded from and the line of each field (set by the loader), so
+    #: problems found later (against a rig's group) still name ``file:line``.
+    _source: Any = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
@@ -504,4 +571,5 @@ class Scenario(_Model):
             raise _rule_error("sensor faults need a device")
         if any(f.cloud_disconnect is not None for f in self.faults) and not self.cloud:
             raise _rule_error("cloud_disconnect needs cloud: true")
+        _raise_problems("Scenario", scenario_problems(self))
         return self

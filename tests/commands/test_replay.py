@@ -125,3 +125,20 @@ def test_a_scenario_written_by_hand_is_not_overwritten(
     assert harness("replay", EVENING_FRONT, "--scenario", mine) == 2
     assert "was not generated from a trace" in capsys.readouterr().err
     assert mine.read_text() == "name: mine\n"
+
+
+def test_a_long_fast_trace_gets_a_scenario_within_the_limits(tmp_path: Path) -> None:
+    """A day read every half second is 172,800 readings (within the limit) but, checked at
+    every reading, 172,800 stops (beyond it): the written scenario checks less often."""
+    from harness.limits import MAX_STOPS
+    from harness.scenarios.from_trace import write_scenario
+    from harness.scenarios.loading import load_scenario
+
+    trace = tmp_path / "day.jsonl"
+    line = ('{{"time": {t}, "sequence": {n}, "temperature": 29.5, "pressure": 1011.0, '
+            '"humidity": 62.0, "gas_resistance": 50000.0, "status": "Success"}}\n')
+    trace.write_text("".join(line.format(t=1780000000.0 + n * 0.5, n=n + 1)
+                             for n in range(172_800)))
+    scenario = load_scenario(write_scenario(trace, tmp_path / "day.yaml"))
+    assert scenario.device is not None and scenario.device.period == 0.5
+    assert scenario.duration / scenario.step <= MAX_STOPS

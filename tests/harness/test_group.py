@@ -90,6 +90,17 @@ CASES = [
     ),
     ("fn-instances", fn("    max_instances: 0  # <-\n"), "functions.0.max_instances", "equal to 1"),
     ("fn-idle", fn("    max_idle_time: 0  # <-\n"), "functions.0.max_idle_time", "greater than 0"),
+    # the Greengrass APIs' integer fields are 32-bit
+    ("fn-queue-api", fn("    max_queue_size: 2147483648  # <-\n"), "functions.0.max_queue_size",
+     "or equal to 2147483647"),
+    ("fn-instances-api", fn("    max_instances: 2147483648  # <-\n"),
+     "functions.0.max_instances", "or equal to 2147483647"),
+    ("fn-idle-huge", fn("    max_idle_time: " + "9" * 400 + "  # <-\n"),
+     "functions.0.max_idle_time", "(got a 400-digit number)"),
+    ("fn-status-api", fn("    pinned: true\n    status_timeout: 2147483648  # <-\n"),
+     "functions.0.status_timeout", "or equal to 2147483647"),
+    ("fn-date", fn("    version: 2024-01-01  # <-\n"), "functions.0.version",
+     "YAML reads this as a date or time: put it in quotes"),
     (
         "fn-pinned-instances",
         fn("    pinned: true\n    max_instances: 2  # <-\n"),
@@ -668,3 +679,54 @@ def test_json_schema_rejects_what_the_loader_rejects(
     data = yaml.safe_load(SHIPPED.read_text(encoding="utf-8")) | change
     errors = list(jsonschema.validators.validator_for(schema)(schema).iter_errors(data))
     assert [tuple(error.absolute_path) for error in errors] == [where]
+
+
+def _pure_python_loader() -> type:
+    from harness import yaml_files
+
+    return yaml_files._loader_class(yaml.SafeLoader)
+
+
+@pytest.mark.skipif(not yaml.__with_libyaml__, reason="PyYAML built without libyaml")
+def test_the_loader_is_libyamls_where_pyyaml_has_it() -> None:
+    from harness.yaml_files import LOADER
+
+    assert issubclass(LOADER, yaml.CSafeLoader)
+
+
+@pytest.mark.parametrize(
+    "snippet", [case[1] for case in CASES] + ["core:\n  thing: [c\nfunctions: []\n"],
+    ids=[c[0] for c in CASES] + ["unclosed"])
+def test_libyaml_and_the_python_loader_give_the_same_problems(
+    tmp_path: Path, snippet: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same fields and lines whichever loader composes the file (libyaml words a YAML
+    syntax error its own way, so for those only the place is compared)."""
+    from harness import yaml_files
+
+    file = write(tmp_path, HEAD + snippet)
+    found = []
+    for loader in (yaml_files.LOADER, _pure_python_loader()):
+        monkeypatch.setattr(yaml_files, "LOADER", loader)
+        with pytest.raises(GroupError) as caught:
+            load_group(file)
+        found.append([(p.line, p.path, p.message if p.path != "(yaml)" else "")
+                      for p in caught.value.problems])
+    assert found[0] == found[1]
+
+
+def test_a_big_group_loads_with_its_lines(tmp_path: Path) -> None:
+    """Thousands of functions and subscriptions (the size of a 3.9 MB file, scaled down):
+    every problem still names its line, and lists of known names stay short."""
+    functions = "".join(f"  - name: f{n}\n    module: f\n" for n in range(3000))
+    subscriptions = "".join(
+        f"  - source: cloud\n    subject: t/{n}\n    target: function:f{n}\n"
+        for n in range(3000))
+    bad = "  - source: cloud\n    subject: t/x\n    target: function:nope  # <-\n"
+    text = HEAD + "functions:\n" + functions + "subscriptions:\n" + subscriptions + bad
+    with pytest.raises(GroupError) as caught:
+        load_group(write(tmp_path, text))
+    (problem,) = caught.value.problems
+    assert (problem.line, problem.path) == (marked_line(text), "subscriptions.3000.target")
+    assert "no function 'nope' in the group (functions: f0, f1, f10," in problem.message
+    assert problem.message.endswith("and 2,990 more)")

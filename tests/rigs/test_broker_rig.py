@@ -115,6 +115,21 @@ def test_retained_readings_do_not_reach_the_next_session(rig: BrokerRig) -> None
         second.close()
 
 
+def test_a_hostile_shadow_update_over_the_broker_is_refused_and_the_session_runs_on(
+        session: BrokerSession) -> None:
+    """A device's update nested a thousand levels deep once crashed the session's run loop
+    (RecursionError in the Shadow fake); now it is refused and routing goes on."""
+    topic = "$aws/things/weather-station/shadow/update"
+    deep = '{"state":{"reported":' + '{"a":' * 1000 + "1" + "}" * 1000 + "}}"
+    session.publish("device:weather-station", topic, deep.encode())
+    assert session.wait_until(lambda: bool(session.routed(topic)),
+                              timeout=TIMEOUT * session.scale)
+    session.publish("device:bme680-sensor", "bme680/readings", reading(43))
+    wait_routed(session, 43)
+    shadow = session.sim.shadow("weather-station") or {}
+    assert "a" not in shadow.get("state", {}).get("reported", {})
+
+
 def test_a_kept_directory_does_not_replay_an_earlier_run(tmp_path: Path) -> None:
     """A rig started on a directory an earlier run kept starts without its broker state."""
     for run, sequence in enumerate((1, 2)):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -128,3 +129,94 @@ def test_always_reports_only_the_alternative_the_file_meant(tmp_path: Path) -> N
     assert "scenario.yaml:17: expectations.2.always.mesages: unknown field " \
            "(allowed here: shadow, messages, log, stats, in_sync)" in message
     assert "version grows" not in message
+
+
+# ------------------------------------------------------------------ the documented limits
+
+SHORT = """\
+name: limits
+duration: 60
+environment:
+  profile: {steady: {temperature: 15.0, pressure: 1010.0, humidity: 50.0}}
+device: {thing: bme680-sensor, period: 5}
+stimuli:
+  - {at: 5, publish: {source: bme680-sensor, topic: bme680/readings, payload: {a: 1}}}
+expectations:
+  - always: version grows
+"""
+
+
+@pytest.mark.parametrize(("change", "where", "message"), [
+    (("duration: 60", "duration: 604801"), "2: duration", "less than or equal to 604800"),
+    (("duration: 60", "duration: .inf"), "2: duration", "must be a finite number"),
+    (("period: 5", "period: .nan"), "5: device.period", "must be a finite number"),
+    (("period: 5", "period: 0.01"), "5: device.period", "greater than or equal to 0.1"),
+    (("duration: 60", "duration: 604800\nstep: 1"), "3: step",
+     "604800 s in steps of 1 s is 604,800 stops; at most 100,000"),
+    ((("duration: 60", "duration: 604800\nstep: 60"), ("period: 5", "period: 1")),
+     "6: device.period", "604,800 readings; at most 200,000"),
+    (("{a: 1}}", "{a: 1}, repeat: 100001}"), "7: stimuli.0.publish.repeat",
+     "less than or equal to 100000"),
+    (("{at: 5,", "{at: 61,"), "7: stimuli.0.at",
+     "61 s is after the end of the run (duration 60 s): it would never happen"),
+    (("{a: 1}", "{a: .inf}"), "7: stimuli.0.publish.payload.a", "is not a JSON number"),
+    (("{a: 1}", "{a: 2024-05-01}"), "7: stimuli.0.publish.payload.a", "as a date"),
+    (("{a: 1}", "'" + "x" * 140_000 + "'"), "7: stimuli.0.publish.payload",
+     "is 140,000 bytes encoded; an MQTT message carries at most 131,072"),
+    (("topic: bme680/readings", "topic: bme680/#"), "7: stimuli.0.publish.topic",
+     "'+' and '#' are wildcards"),
+    (("temperature: 15.0", "temperature: 200.0"), "4: environment.profile.steady.temperature",
+     "puts the sensor, next to the CPU at 45 degrees C, at 122.5 degrees C (halfway): "
+     "outside the BME680's -40..85 degrees C"),
+    (("pressure: 1010.0", "pressure: 1.0e+300"), "4: environment.profile.steady.pressure",
+     "outside the BME680's 300..1100 hPa"),
+    (("{steady: {temperature: 15.0, pressure: 1010.0, humidity: 50.0}}",
+      "{rain_front: {start: 10, hours: 1.0e-300, humidity_from: 40, humidity_to: 90, "
+      "pressure_from: 1020, pressure_to: 1000}}"), "4: environment.profile.rain_front.hours",
+     "greater than or equal to 0.000277"),
+    (("name: limits", "name: limits"), None, None),  # unchanged: loads
+])
+def test_limits_are_refused_at_load_with_field_and_line(
+        tmp_path: Path, change: Any, where: str | None, message: str | None) -> None:
+    text = SHORT
+    for old, new in change if isinstance(change[0], tuple) else (change,):
+        assert old in text
+        text = text.replace(old, new)
+    if where is None:
+        _load(tmp_path, text)
+        return
+    problems = _problems(tmp_path, text)
+    assert f"scenario.yaml:{where}: " in problems, problems
+    assert message in problems, problems
+
+
+def test_the_longest_shipped_kind_of_run_fits(tmp_path: Path) -> None:
+    """A week at the limits loads: one reading every 5 s and a check a minute."""
+    text = SHORT.replace("duration: 60", "duration: 604800\nstep: 60")
+    scenario = _load(tmp_path, text)
+    assert scenario.duration == 604800.0  # type: ignore[attr-defined]
+
+
+def test_a_name_the_groups_lacks_is_a_file_line_error_before_the_run(tmp_path: Path) -> None:
+    from harness.scenarios.runner import run_scenario
+
+    text = SHORT + "  - stats: {function: republsh, field: errors, equals: 0}\n"
+    path = tmp_path / "scenario.yaml"
+    path.write_text(text)
+    with pytest.raises(ScenarioError) as caught:
+        run_scenario(path)
+    assert str(caught.value).startswith(
+        f"{path}:10: expectations.1.stats.function: no function 'republsh' in group "
+        "'weather-station' (functions: republish, hello_world, inference)")
+
+
+def test_a_trace_is_checked_when_the_scenario_is_loaded(tmp_path: Path) -> None:
+    text = SHORT.replace("  profile: {steady: {temperature: 15.0, pressure: 1010.0, "
+                         "humidity: 50.0}}", "  trace: traces/day.jsonl")
+    message = _problems(tmp_path, text)
+    assert f"scenario.yaml:4: environment.trace: no trace file at " \
+           f"{tmp_path / 'traces' / 'day.jsonl'}" in message
+    (tmp_path / "traces").mkdir()
+    (tmp_path / "traces" / "day.jsonl").write_bytes(b"\xff\xfe not a trace\n")
+    message = _problems(tmp_path, text)
+    assert "scenario.yaml:4: environment.trace: the trace cannot be " in message
