@@ -295,6 +295,8 @@ def expected_answer(root: Any, mangle: str) -> tuple[Any, dict[str, Any] | None]
         return INVALID_JSON, None
     if brackets(root) > PARSE_DEPTH:
         return TOO_DEEP, None
+    if isinstance(root, Deep) and root.kind(0) == "{":
+        return (400, "Missing required node: state"), None  # {"k": ...}: an object
     if not isinstance(root, Obj):
         return INVALID_JSON, None
     request = {key.value: node for key, node in root.entries}
