@@ -73,12 +73,7 @@ def roc_auc_slack(y_true: np.ndarray, scores: np.ndarray, eps: float) -> float:
     are within ``2 * eps`` of each other; each such pair moves the AUC by at most
     ``1 / (n_pos * n_neg)``.
     """
-    y = np.asarray(y_true).astype(bool).ravel()
-    s = np.asarray(scores, dtype=np.float64).ravel()
-    if y.shape != s.shape:
-        raise ValueError("y_true and scores differ in length")
-    if eps < 0:
-        raise ValueError("eps must not be negative")
+    y, s = _labels_and_scores(y_true, scores, eps)
     pos, neg = s[y], np.sort(s[~y])
     if len(pos) == 0 or len(neg) == 0:
         raise ValueError("ROC AUC needs both classes")
@@ -92,13 +87,20 @@ def balanced_accuracy_slack(
 ) -> float:
     """How far the balanced accuracy of ``scores >= threshold`` may move when every score moves
     by at most ``eps``: only items within ``eps`` of the threshold can change side."""
+    y, s = _labels_and_scores(y_true, scores, eps)
+    if y.all() or not y.any():
+        raise ValueError("balanced accuracy needs both classes")
+    near = np.abs(s - threshold) <= eps
+    return float((near & y).sum()) / (2.0 * y.sum()) + float((near & ~y).sum()) / (2.0 * (~y).sum())
+
+
+def _labels_and_scores(y_true: np.ndarray, scores: np.ndarray,
+                       eps: float) -> tuple[np.ndarray, np.ndarray]:
+    """Labels as booleans and scores as float64, flat; checked to match, with ``eps >= 0``."""
     y = np.asarray(y_true).astype(bool).ravel()
     s = np.asarray(scores, dtype=np.float64).ravel()
     if y.shape != s.shape:
         raise ValueError("y_true and scores differ in length")
     if eps < 0:
         raise ValueError("eps must not be negative")
-    if y.all() or not y.any():
-        raise ValueError("balanced accuracy needs both classes")
-    near = np.abs(s - threshold) <= eps
-    return float((near & y).sum()) / (2.0 * y.sum()) + float((near & ~y).sum()) / (2.0 * (~y).sum())
+    return y, s
