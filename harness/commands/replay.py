@@ -103,16 +103,11 @@ def run(args: argparse.Namespace) -> int:
         try:
             result = replay(args.trace, scenario, rig_name=args.rig, period=args.period,
                             cpu_temperature=args.cpu_temperature, pi_config=args.pi_config)
-        except (TraceFormatError, FileExistsError) as error:
-            print(f"error: {error}", file=sys.stderr)
-            return EXIT_UNAVAILABLE
-        except FileProblems as error:  # the scenario made breaks a limit (harness.limits)
-            print(f"error: {error}", file=sys.stderr)
-            return EXIT_UNAVAILABLE
         except RigUnavailable as error:
             print(f"error: the {args.rig} rig is not available: {error}", file=sys.stderr)
             return EXIT_UNAVAILABLE
-        except RigCannotRun as error:
+        # FileProblems: the scenario made from the trace breaks a limit (harness.limits)
+        except (TraceFormatError, FileExistsError, FileProblems, RigCannotRun) as error:
             print(f"error: {error}", file=sys.stderr)
             return EXIT_UNAVAILABLE
     print(verdict(result))
