@@ -25,6 +25,7 @@ from harness.clock import Scheduler, VirtualClock
 from harness.functions import Container, FunctionRuntime, Invocation
 from harness.logs import LogBook
 from harness.ml_resources import UnpackedResources
+from harness.nucleus import CoreNucleus
 from harness.sysfs import FakeSysfs
 from harness.tasks import current_task
 
@@ -114,6 +115,8 @@ class SimulatedCore:
         self._id_prefix = f"{digits[:8]}-{digits[8:12]}-4{digits[13:16]}-8{digits[17:20]}-"
         self._id_count = 0
         self._invocations: dict[str, Invocation] = {}
+        #: the nucleus IPC server of a V2 core (started and stopped by the Simulation)
+        self.nucleus: CoreNucleus | None = CoreNucleus(self, seed) if mode == "v2" else None
         self.functions = {
             spec.name: FunctionRuntime(self, spec, code_dir) for spec in group.functions
         }
@@ -149,6 +152,8 @@ class SimulatedCore:
         self.shutdown()
         if shadow is not None:
             self.shadow = shadow
+            if self.nucleus is not None:
+                self.nucleus.use_shadow(shadow)
 
         def start_again() -> None:
             self.restarts += 1
@@ -162,6 +167,18 @@ class SimulatedCore:
         seeded RNG, then a counter, so ids are unique and the same for the same seed."""
         self._id_count += 1
         return f"{self._id_prefix}{self._id_count:012x}"
+
+    def container_token(self, function: FunctionRuntime, number: int) -> str:
+        """A new container's authorization token: on V2 a fresh ``SVCUID`` naming its
+        component (also its ``AWS_CONTAINER_AUTHORIZATION_TOKEN``, as the nucleus sets)."""
+        if self.nucleus is not None:
+            return self.nucleus.issue_token(function.spec.name)
+        return f"container-token-{number}"
+
+    def container_stopped(self, container: Container) -> None:
+        """A container ended: on V2 its IPC connections close and its token dies."""
+        if self.nucleus is not None:
+            self.nucleus.container_stopped(container)
 
     def environment_for(self, function: FunctionRuntime, token: str) -> dict[str, str]:
         """What a Lambda container's environment holds on a core, plus the function's own."""
@@ -183,6 +200,8 @@ class SimulatedCore:
             "CPU_TEMP_PATH": str(self.sysfs.thermal if spec.sys_access
                                  else self.sysfs.unreadable),
         })
+        if self.nucleus is not None:
+            environment.update(self.nucleus.environment(spec.name, token))
         ml = self.ml_resources
         readable = [r.destination for r in self.group.ml_resources
                     if r.name in spec.ml_resources]

@@ -371,6 +371,11 @@ class Function(_Model):
     sys_access: bool = False
     ml_resources: list[ResourceName] = Field(default_factory=list)
     secrets: list[SecretName] = Field(default_factory=list)
+    access_control: dict[str, Any] | None = Field(
+        None,
+        description="the V2 accessControl object, verbatim: {<IPC service>: {<policy id>: "
+                    "{policyDescription?, operations: [...], resources: [...]}}}",
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -91,6 +91,8 @@ class Simulation:
         self.sync: ShadowSync | None = None
         self._aws: Any = None
         self._open_hooks()
+        if self.core.nucleus is not None:
+            self.core.nucleus.start()
         self.core.start()
         if cloud:
             self._start_cloud()
@@ -182,6 +184,8 @@ class Simulation:
                 device.stop()
             self.core.shutdown()
         finally:
+            if self.core.nucleus is not None:
+                self.core.nucleus.stop()
             MODULES.restore()
             for entry in self._paths:
                 if entry in sys.path:
