@@ -85,7 +85,7 @@ class SimulatedCore:
         shadow: ShadowService,
         sysfs: FakeSysfs,
         mode: Mode = "v2",
-        legacy_shadow: LegacyShadow = "warn",
+        legacy_shadow: LegacyShadow = "reject",
         seed: int = 0,
         secrets: dict[str, str] | None = None,
         ml_resources: UnpackedResources | None = None,
@@ -152,8 +152,6 @@ class SimulatedCore:
         self.shutdown()
         if shadow is not None:
             self.shadow = shadow
-            if self.nucleus is not None:
-                self.nucleus.use_shadow(shadow)
 
         def start_again() -> None:
             self.restarts += 1
@@ -343,9 +341,10 @@ class SimulatedCore:
         return self.new_id()
 
     def _check_legacy_shadow(self, caller: Container, custom: dict[str, Any]) -> None:
-        """V2 mode: greengrasssdk's shadow calls are V1-only. ``legacy_shadow="reject"``
-        refuses them; ``"warn"`` (the default, until the Lambdas move to the V2 IPC) answers
-        them as V1 would and says so in the core's log, once per function."""
+        """V2 mode: greengrasssdk's shadow calls are V1-only. ``legacy_shadow="reject"`` (the
+        default, as a real V2 core) refuses them, the reason in the core's log and, through
+        the SDK's ShadowError, the function's; ``"warn"`` answers them as V1 would and says
+        so in the core's log, once per function."""
         if self.mode != "v2":
             return
         name = caller.function.spec.name

@@ -51,7 +51,6 @@ from fakes.nucleus_ipc.services import (
     SecretVersion,
     ShadowManagerIpc,
 )
-from fakes.shadow import ShadowService
 from harness.ipc_events import (
     IpcEvents,
     install_container_executors,
@@ -107,6 +106,16 @@ class _CoreCloud(InMemoryIotCore):
             ("cloud",)))
 
 
+class _CurrentShadow:
+    """The core's Shadow service, whichever it is now (a restart reopens it)."""
+
+    def __init__(self, core: SimulatedCore) -> None:
+        self._core = core
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._core.shadow, name)
+
+
 class CoreNucleus:
     """The IPC server of one simulated V2 core, and what it needs from the core."""
 
@@ -129,8 +138,9 @@ class CoreNucleus:
             self.configurations._configurations.setdefault(component, {})
         self.pubsub = _CorePubSub(core)
         self.cloud = _CoreCloud(core, self.components)
-        self.shadow_ipc = ShadowManagerIpc(core.shadow, self.access, pubsub=self.pubsub,
-                                           clock=core.clock.time)
+        self.shadow_ipc = ShadowManagerIpc(
+            _CurrentShadow(core), self.access,  # type: ignore[arg-type]
+            pubsub=self.pubsub, clock=core.clock.time)
         self.events = IpcEvents(core.scheduler, on_error=self._callback_failed)
         self.server = NucleusIpcServer(
             [PubSubIpc(self.pubsub, self.access), self.shadow_ipc,
@@ -167,10 +177,6 @@ class CoreNucleus:
         self.core.scheduler.after_callback = None
         uninstall_container_executors()
         self.server.stop()
-
-    def use_shadow(self, shadow: ShadowService) -> None:
-        """The core reopened its Shadow service (a restart)."""
-        self.shadow_ipc.shadow = shadow
 
     # -- containers ------------------------------------------------------------------------
 
