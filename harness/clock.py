@@ -60,6 +60,9 @@ class Scheduler:
         self._queue: list[tuple[float, int, Timer]] = []  # (when, order, timer)
         self._order = itertools.count()
         self.callbacks_run = 0
+        #: run after every callback (and once when a run starts): the simulated V2 core
+        #: delivers IPC stream events there (:mod:`harness.ipc_events`)
+        self.after_callback: Callable[[], None] | None = None
 
     def call_at(self, when: float, callback: Callable[[], None]) -> Timer:
         """Run ``callback`` when the clock reaches ``when`` (seconds since the start)."""
@@ -80,7 +83,9 @@ class Scheduler:
 
     def run_until(self, end: float) -> None:
         """Run every callback due up to ``end``, then leave the clock at ``end``."""
-        queue, clock = self._queue, self.clock
+        queue, clock, after = self._queue, self.clock, self.after_callback
+        if after is not None:
+            after()
         while queue:
             when, _, timer = queue[0]
             if when > end:
@@ -91,4 +96,6 @@ class Scheduler:
             clock.elapsed = when  # never earlier: timers are never scheduled in the past
             self.callbacks_run += 1
             timer.callback()
+            if after is not None:
+                after()
         clock.advance_to(max(end, clock.elapsed))

@@ -25,6 +25,7 @@ from harness.clock import Scheduler, VirtualClock
 from harness.functions import Container, FunctionRuntime, Invocation
 from harness.logs import LogBook
 from harness.ml_resources import UnpackedResources
+from harness.nucleus import CoreNucleus
 from harness.sysfs import FakeSysfs
 from harness.tasks import current_task
 
@@ -84,7 +85,7 @@ class SimulatedCore:
         shadow: ShadowService,
         sysfs: FakeSysfs,
         mode: Mode = "v2",
-        legacy_shadow: LegacyShadow = "warn",
+        legacy_shadow: LegacyShadow = "reject",
         seed: int = 0,
         secrets: dict[str, str] | None = None,
         ml_resources: UnpackedResources | None = None,
@@ -114,6 +115,8 @@ class SimulatedCore:
         self._id_prefix = f"{digits[:8]}-{digits[8:12]}-4{digits[13:16]}-8{digits[17:20]}-"
         self._id_count = 0
         self._invocations: dict[str, Invocation] = {}
+        #: the nucleus IPC server of a V2 core (started and stopped by the Simulation)
+        self.nucleus: CoreNucleus | None = CoreNucleus(self, seed) if mode == "v2" else None
         self.functions = {
             spec.name: FunctionRuntime(self, spec, code_dir) for spec in group.functions
         }
@@ -163,6 +166,18 @@ class SimulatedCore:
         self._id_count += 1
         return f"{self._id_prefix}{self._id_count:012x}"
 
+    def container_token(self, function: FunctionRuntime, number: int) -> str:
+        """A new container's authorization token: on V2 a fresh ``SVCUID`` naming its
+        component (also its ``AWS_CONTAINER_AUTHORIZATION_TOKEN``, as the nucleus sets)."""
+        if self.nucleus is not None:
+            return self.nucleus.issue_token(function.spec.name)
+        return f"container-token-{number}"
+
+    def container_stopped(self, container: Container) -> None:
+        """A container ended: on V2 its IPC connections close and its token dies."""
+        if self.nucleus is not None:
+            self.nucleus.container_stopped(container)
+
     def environment_for(self, function: FunctionRuntime, token: str) -> dict[str, str]:
         """What a Lambda container's environment holds on a core, plus the function's own."""
         spec = function.spec
@@ -183,6 +198,8 @@ class SimulatedCore:
             "CPU_TEMP_PATH": str(self.sysfs.thermal if spec.sys_access
                                  else self.sysfs.unreadable),
         })
+        if self.nucleus is not None:
+            environment.update(self.nucleus.environment(spec.name, token))
         ml = self.ml_resources
         readable = [r.destination for r in self.group.ml_resources
                     if r.name in spec.ml_resources]
@@ -324,9 +341,10 @@ class SimulatedCore:
         return self.new_id()
 
     def _check_legacy_shadow(self, caller: Container, custom: dict[str, Any]) -> None:
-        """V2 mode: greengrasssdk's shadow calls are V1-only. ``legacy_shadow="reject"``
-        refuses them; ``"warn"`` (the default, until the Lambdas move to the V2 IPC) answers
-        them as V1 would and says so in the core's log, once per function."""
+        """V2 mode: greengrasssdk's shadow calls are V1-only. ``legacy_shadow="reject"`` (the
+        default, as a real V2 core) refuses them, the reason in the core's log and, through
+        the SDK's ShadowError, the function's; ``"warn"`` answers them as V1 would and says
+        so in the core's log, once per function."""
         if self.mode != "v2":
             return
         name = caller.function.spec.name

@@ -130,7 +130,7 @@ class Container:
         self.core = function.core
         self._sysfs, self._clock = self.core.sysfs, self.core.clock
         self.number = next(self._numbers)
-        self.token = f"container-token-{self.number}"
+        self.token = self.core.container_token(function, self.number)
         self.state = "starting"
         self.current: Invocation | None = None
         self.modules: dict[str, ModuleType] = {}
@@ -328,6 +328,7 @@ class FunctionRuntime:
         """A container died starting: the invocation it was started for fails with it."""
         self._forget(container)
         container.state = "dead"
+        self.core.container_stopped(container)
         if container.first is not None:
             self.finish(container.first, (json.dumps({
                 "errorMessage": str(error), "errorType": type(error).__name__,
@@ -343,6 +344,7 @@ class FunctionRuntime:
     def _end(self, container: Container) -> None:
         self._forget(container)
         container.state = "dead"
+        self.core.container_stopped(container)
         container.task.throw(TaskExit())
 
     def finish(self, invocation: Invocation, result: tuple[bytes, str | None]) -> None:

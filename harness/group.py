@@ -371,6 +371,11 @@ class Function(_Model):
     sys_access: bool = False
     ml_resources: list[ResourceName] = Field(default_factory=list)
     secrets: list[SecretName] = Field(default_factory=list)
+    access_control: dict[str, Any] | None = Field(
+        None,
+        description="the V2 accessControl object, verbatim: {<IPC service>: {<policy id>: "
+                    "{policyDescription?, operations: [...], resources: [...]}}}",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -406,6 +411,9 @@ class Function(_Model):
             if key in CORE_ENVIRONMENT:
                 message = "is set by the Greengrass core for the SDK: choose another name"
                 problems.append((("environment", key), message))
+        if self.access_control is not None:
+            problems.extend((("access_control", *loc), message)
+                            for loc, message in access_control_problems(self.access_control))
         for field in ("ml_resources", "secrets"):
             names: list[str] = getattr(self, field)
             for index, name in enumerate(names):
@@ -423,6 +431,59 @@ class Function(_Model):
     def handler_function(self) -> str:
         """The name of the handler inside the module."""
         return self.handler.split(".", 1)[1]
+
+
+_POLICY_KEYS = ("policyDescription", "operations", "resources")
+
+
+def access_control_problems(config: dict[str, Any]) -> list[tuple[Loc, str]]:
+    """What is wrong with a V2 ``accessControl`` object, each at its path inside it.
+
+    Stricter than the nucleus, which logs a problem and ignores the policy (or the whole
+    map), silently denying: here each is an error at load. The rules are the nucleus's
+    (:mod:`fakes.nucleus_ipc.services.authz`): known IPC services and their operations,
+    policies of ``policyDescription``, ``operations`` and ``resources``, resources without
+    ``?`` or a bad ``${...}`` escape."""
+    from fakes.nucleus_ipc.services.authz import REGISTERED, _resource_problem
+
+    problems: list[tuple[Loc, str]] = []
+    for service, policies in config.items():
+        if service not in REGISTERED:
+            problems.append(((service,), "is not an IPC service that takes policies; one of "
+                             + ", ".join(sorted(REGISTERED))))
+            continue
+        if not isinstance(policies, dict) or not policies:
+            problems.append(((service,), "must map policy ids to policies"))
+            continue
+        allowed = REGISTERED[service]
+        for policy_id, policy in policies.items():
+            at: Loc = (service, policy_id)
+            if not isinstance(policy, dict):
+                problems.append((at, "must be a policy: {policyDescription?, operations, "
+                                     "resources}"))
+                continue
+            for key in policy:
+                if key not in _POLICY_KEYS:
+                    problems.append(((*at, key), "unknown field; a policy has "
+                                     + ", ".join(_POLICY_KEYS)))
+            description = policy.get("policyDescription")
+            if description is not None and not isinstance(description, str):
+                problems.append(((*at, "policyDescription"), "must be text"))
+            for key in ("operations", "resources"):
+                items = policy.get(key)
+                if not isinstance(items, list) or not items:
+                    problems.append(((*at, key), "must be a non-empty list (without it the "
+                                     "nucleus ignores the policy and denies)"))
+                    continue
+                for index, item in enumerate(items):
+                    if not isinstance(item, str):
+                        problems.append(((*at, key, index), "must be text"))
+                    elif key == "operations" and item not in allowed:
+                        problems.append(((*at, key, index), f"{item!r} is not an operation of "
+                                         f"{service}; one of " + ", ".join(sorted(allowed))))
+                    elif key == "resources" and (problem := _resource_problem(item)):
+                        problems.append(((*at, key, index), problem))
+    return problems
 
 
 class Subscription(_Model):

@@ -59,7 +59,7 @@ class Simulation:
         code_dir: Path,
         seed: int = 0,
         mode: Mode = "v2",
-        legacy_shadow: LegacyShadow = "warn",
+        legacy_shadow: LegacyShadow = "reject",
         epoch: float = DEFAULT_EPOCH,
         shadow_path: str | Path | None = None,
         cpu_temperature: CpuTemperature = 45.0,
@@ -91,6 +91,8 @@ class Simulation:
         self.sync: ShadowSync | None = None
         self._aws: Any = None
         self._open_hooks()
+        if self.core.nucleus is not None:
+            self.core.nucleus.start()
         self.core.start()
         if cloud:
             self._start_cloud()
@@ -105,9 +107,10 @@ class Simulation:
         ``ml_resources`` ({name: zip, folder or model file}; by default the project's
         ml/artifacts), unpacked where the functions that use them look; ``cloud=True``
         syncs the Shadows of devices with ``shadow_sync`` with cloud Shadows in moto
-        (:mod:`harness.cloud.shadow_sync`); ``legacy_shadow`` ("warn" default, or
-        "reject"): what V2 mode does with greengrasssdk's local shadow calls, which a real
-        Greengrass V2 core does not support (see :data:`harness.core.V2_LEGACY_SHADOW`)."""
+        (:mod:`harness.cloud.shadow_sync`); ``legacy_shadow`` ("reject" default, as a
+        real V2 core, or "warn"): what V2 mode does with greengrasssdk's local shadow
+        calls, which a real Greengrass V2 core does not support (see
+        :data:`harness.core.V2_LEGACY_SHADOW`)."""
         path = Path(path)
         code_dir = Path(options.pop("code_dir", path.parent))
         return cls(load_group(path), code_dir=code_dir, seed=seed, **options)
@@ -182,6 +185,8 @@ class Simulation:
                 device.stop()
             self.core.shutdown()
         finally:
+            if self.core.nucleus is not None:
+                self.core.nucleus.stop()
             MODULES.restore()
             for entry in self._paths:
                 if entry in sys.path:

@@ -51,8 +51,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import greengrasssdk
 import numpy as np
+
+try:
+    import shadow_client  # on a core: beside this module, at the package's root
+except ModuleNotFoundError:  # imported as lambdas.<module> (tests, benches)
+    from lambdas import shadow_client
 from greengrasssdk.IoTDataPlane import ShadowError
 
 logger = logging.getLogger(__name__)
@@ -395,7 +399,7 @@ def step(state: State) -> dict | None:
 def run_forever(state: State | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
     """The long-lived loop: one step, then a pause, for as long as the core runs us."""
     if state is None:
-        state = State(settings_from_environ(), greengrasssdk.client("iot-data"))
+        state = State(settings_from_environ(), shadow_client.client())
     while True:
         try:
             step(state)

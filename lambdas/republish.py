@@ -97,7 +97,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-import greengrasssdk
+try:
+    import shadow_client  # on a core: beside this module, at the package's root
+except ModuleNotFoundError:  # imported as lambdas.<module> (tests, benches)
+    from lambdas import shadow_client
 from greengrasssdk.IoTDataPlane import ShadowError
 
 logger = logging.getLogger(__name__)
@@ -126,8 +129,9 @@ MAX_ATTEMPTS = 5
 _CONFLICT = re.compile(r"\berror code 409\b")
 _NOT_FOUND = re.compile(r"\berror code 404\b")
 
-# One client per container, created when the Lambda is loaded, as Greengrass Lambdas do.
-iot_data = greengrasssdk.client("iot-data")
+# One client per container, created when the Lambda is loaded, as Greengrass Lambdas do:
+# ShadowManager over the IPC on a V2 core, GGShadowService through greengrasssdk on V1.
+iot_data = shadow_client.client()
 
 
 @dataclass

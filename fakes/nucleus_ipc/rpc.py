@@ -60,6 +60,7 @@ __all__ = [
     "PROTOCOL_VERSION",
     "Call",
     "Connection",
+    "EventGate",
     "Flag",
     "Handler",
     "MessageType",
@@ -158,6 +159,9 @@ class Call:
 
 #: Answers a request with the response shape's JSON members, or raises an IpcError.
 Handler = Callable[[Call], dict[str, Any]]
+#: Takes a stream event instead of the socket: ``(stream, body, before_response)``; whoever
+#: installs it delivers the event later with :meth:`Stream.write_event`.
+EventGate = Callable[["Stream", dict[str, Any], Literal["queue", "drop"]], None]
 
 
 _RPC_BLOCK = struct.Struct(">14sBi15sBi11sBi")
@@ -219,6 +223,20 @@ class Stream:
         shape = model.STREAM_EVENT_SHAPES.get(self.operation)
         if shape is None:
             raise ValueError(f"{self.operation} has no stream events")
+        gate = self.connection.event_gate
+        if gate is not None:
+            if self._closed or (before_response == "drop" and not self._open):
+                return False
+            gate(self, body, before_response)
+            return True
+        return self.write_event(body, before_response=before_response)
+
+    def write_event(
+        self, body: dict[str, Any], *, before_response: Literal["queue", "drop"] = "queue"
+    ) -> bool:
+        """Write a stream event now, bypassing the connection's event gate (the gate calls
+        this at its delivery point)."""
+        shape = model.STREAM_EVENT_SHAPES[self.operation]
         frame = _frame(
             MessageType.APPLICATION_MESSAGE,
             0,
@@ -267,8 +285,11 @@ class Connection:
         lock: AbstractContextManager[Any],
         on_closed: Callable[[Connection], None] | None = None,
         reject_grace: float = 0.5,
+        event_gate: EventGate | None = None,
     ) -> None:
         self._transport = transport
+        #: when set, stream events go through it instead of straight to the socket
+        self.event_gate = event_gate
         self._authenticate = authenticate
         self._handlers = handlers
         self._lock = lock
@@ -283,6 +304,8 @@ class Connection:
         self._closed = False
         #: the component this connection authenticated as, once accepted
         self.component: str | None = None
+        #: the token (SVCUID) it authenticated with, once accepted
+        self.token: str | None = None
 
     @property
     def closed(self) -> bool:
@@ -427,7 +450,10 @@ class Connection:
             return None  # "Received empty auth token to authenticate IPC client"
         if not isinstance(token, str):
             token = json.dumps(token)  # Jackson reads a scalar into a String field
-        return self._authenticate(token)
+        component = self._authenticate(token)
+        if component is not None:
+            self.token = token
+        return component
 
     # -- operations ------------------------------------------------------------------------
 

@@ -29,7 +29,7 @@ from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Any, Protocol
 
-from fakes.nucleus_ipc.rpc import Connection, Handler
+from fakes.nucleus_ipc.rpc import Connection, EventGate, Handler
 
 __all__ = [
     "SOCKET_ENV",
@@ -114,7 +114,11 @@ class NucleusIpcServer:
         tokens: TokenRegistry | None = None,
         directory: str | None = None,
         reject_grace: float = 0.5,
+        event_gate: EventGate | None = None,
     ) -> None:
+        #: stream events of every connection go through it when set (see
+        #: :attr:`fakes.nucleus_ipc.rpc.Connection.event_gate`)
+        self.event_gate = event_gate
         self.lock: AbstractContextManager[Any] = lock if lock is not None else threading.RLock()
         self.tokens = tokens or TokenRegistry()
         #: seconds a rejected client gets to hang up before the server closes on it
@@ -239,6 +243,16 @@ class NucleusIpcServer:
             connection.close()
         return len(closing)
 
+    def close_token(self, token: str) -> int:
+        """Revoke ``token`` and close the connections that authenticated with it (one
+        container of a component stops, the others go on). Returns how many were closed."""
+        self.tokens.revoke(token)
+        with self._state_lock:
+            closing = [c for c in self._connections if c.token == token]
+        for connection in closing:
+            connection.close()
+        return len(closing)
+
     def _spawn(self, target: Any, name: str, *args: Any) -> None:
         thread = threading.Thread(target=target, name=name, args=args, daemon=True)
         with self._state_lock:
@@ -266,6 +280,7 @@ class NucleusIpcServer:
             lock=self.lock,
             on_closed=self._forget,
             reject_grace=self.reject_grace,
+            event_gate=self.event_gate,
         )
         with self._state_lock:
             self._connections.add(connection)

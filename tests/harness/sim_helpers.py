@@ -23,4 +23,8 @@ def write_group(folder: Path, group: dict[str, Any], modules: dict[str, str]) ->
 
 def simulate(folder: Path, group: dict[str, Any], modules: dict[str, str],
              **options: Any) -> Simulation:
+    """A simulation of the group. The small Lambdas of these tests use greengrasssdk's
+    local shadow calls, which a V2 core refuses (the default): unless told otherwise they
+    are answered as V1 would (``legacy_shadow="warn"``)."""
+    options.setdefault("legacy_shadow", "warn")
     return Simulation.from_group(write_group(folder, group, modules), **options)

@@ -581,6 +581,9 @@ def group_with_inference(folder: Path, **environment: str) -> Path:
             "MODEL_PATH": RESOURCES["rain_predictor"],
             "TFLITE_PATH": RESOURCES["rain_pipeline"], **environment,
         },
+        "access_control": {"aws.greengrass.ShadowManager": {"test:inference:shadow": {
+            "operations": ["aws.greengrass#GetThingShadow", "aws.greengrass#UpdateThingShadow"],
+            "resources": [f"$aws/things/{THING}/shadow"]}}},
     })  # fmt: skip
     path = folder / "group.yaml"
     path.write_text(yaml.safe_dump(group))
