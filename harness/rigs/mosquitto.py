@@ -246,6 +246,11 @@ class Mosquitto:
         return self.directory / "mosquitto.db"
 
     @property
+    def pid(self) -> int | None:
+        """The broker's process id while it runs."""
+        return self._process.pid if self.running and self._process is not None else None
+
+    @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
@@ -279,6 +284,10 @@ class Mosquitto:
             "log_timestamp true",
             "log_timestamp_format %Y-%m-%dT%H:%M:%S",
             "connection_messages true",
+            # Nagle off, as on the core: Moquette's netty.tcp_nodelay defaults to true and
+            # MQTTService does not change it; Mosquitto's default (false) holds small
+            # messages back until the previous segment is acknowledged
+            "set_tcp_nodelay true",
         ]
         if os.geteuid() == 0:
             # Started as root, mosquitto would switch to user "mosquitto", who cannot read
