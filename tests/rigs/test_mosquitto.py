@@ -85,7 +85,8 @@ def test_acl_for_the_shipped_group(group: Group) -> None:
     assert acl.startswith("# Mosquitto ACL for Greengrass group weather-station,")
     rules = acl_rules(acl)
     assert list(rules) == ["weather-station-core", "bme680-sensor", "weather-station"]
-    assert rules["weather-station-core"] == [("readwrite", "#"), ("readwrite", "$aws/#")]
+    assert rules["weather-station-core"] == [("readwrite", "#"), ("readwrite", "$aws/#"),
+                                             ("read", "$SYS/broker/publish/messages/dropped")]
     assert ("write", "bme680/readings") in rules["bme680-sensor"]
     writers = [user for user, allowed in rules.items() if may_write(allowed, "bme680/readings")]
     assert writers == ["weather-station-core", "bme680-sensor"]
@@ -105,6 +106,7 @@ def test_acl_text_including_a_device_without_subscriptions() -> None:
         "user core\n"
         "topic readwrite #\n"
         "topic readwrite $aws/#\n"
+        "topic read $SYS/broker/publish/messages/dropped\n"
         "\n"
         "# device sensor\n"
         "user sensor\n"
