@@ -75,6 +75,7 @@ class SQLiteStore:
         if mode != "wal":  # e.g. a file system without shared memory for the WAL index
             raise sqlite3.OperationalError(f"{path}: SQLite cannot use WAL here ({mode})")
         self._db.execute("PRAGMA synchronous=NORMAL")
+        self._cache: dict[ShadowKey, ShadowRecord | None] = {}
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS shadows ("
             " thing TEXT NOT NULL, name TEXT NOT NULL, version INTEGER NOT NULL,"
@@ -83,15 +84,22 @@ class SQLiteStore:
         )
 
     def get(self, key: ShadowKey) -> ShadowRecord | None:
+        """From memory once read or written: this store is the file's only writer while it
+        is open (a restarted core opens a new one), so what it wrote is what the file
+        holds, and a request reads without a query."""
+        if key in self._cache:
+            return self._cache[key]
         row = self._db.execute(
             "SELECT version, state, metadata, deleted_at FROM shadows"
             " WHERE thing = ? AND name = ?",
             (key[0], key[1] or ""),
         ).fetchone()
-        if row is None:
-            return None
-        version, state, metadata, deleted_at = row
-        return ShadowRecord(version, json.loads(state), json.loads(metadata), deleted_at)
+        record = None
+        if row is not None:
+            version, state, metadata, deleted_at = row
+            record = ShadowRecord(version, json.loads(state), json.loads(metadata), deleted_at)
+        self._cache[key] = record
+        return record
 
     def put(self, key: ShadowKey, record: ShadowRecord) -> None:
         self._db.execute(
@@ -105,6 +113,7 @@ class SQLiteStore:
                 record.deleted_at,
             ),
         )
+        self._cache[key] = record  # after the commit: a failed write leaves the cache as is
 
     def list_keys(self) -> Iterator[ShadowKey]:
         rows = self._db.execute("SELECT thing, name FROM shadows ORDER BY thing, name")

@@ -86,3 +86,31 @@ def test_killed_at_random_no_acknowledged_update_is_lost(tmp_path: Path) -> None
         last_version, last_sequence = version, sequence
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_requests_read_the_shadow_from_memory_and_write_it_through(tmp_path: Path) -> None:
+    """One query per shadow at most (its first read); every accepted update is one write."""
+    service = ShadowService(path=tmp_path / "shadow.db", clock=lambda: 1_700_000_000.0)
+    statements: list[str] = []
+    service._store._db.set_trace_callback(statements.append)  # type: ignore[attr-defined]
+    try:
+        for sequence in range(1, 21):
+            outcome = service.update(THING, f'{{"state": {{"reported": {{"n": {sequence}}}}}}}')
+            assert outcome.accepted
+            assert service.document(THING)["state"]["reported"]["n"] == sequence
+        selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+        writes = [s for s in statements if s.lstrip().upper().startswith("INSERT")]
+        assert (len(selects), len(writes)) == (1, 20)
+    finally:
+        service.close()
+    assert stored_reported(tmp_path / "shadow.db") == {"n": 20}
+
+
+def stored_reported(path: Path) -> dict:
+    service = ShadowService(path=path)
+    try:
+        document = service.document(THING)
+        assert document is not None
+        return document["state"]["reported"]
+    finally:
+        service.close()
