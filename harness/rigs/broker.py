@@ -25,6 +25,14 @@ arrive. Attribution: MQTT does not tell a subscriber who published, so the bridg
 message to the one device the ACL allows to publish on its topic (each topic of this group
 has one); a topic several devices may publish on is credited to the first and counted in
 :attr:`BrokerSession.ambiguous`.
+
+Nothing a device published is lost uncounted (:meth:`BrokerSession.message_counts`): the
+broker's limits are explicit (:class:`~harness.rigs.mosquitto.BrokerLimits`) and its drops
+counted (its ``$SYS`` count, its log); the bridge never blocks and holds at most ``backlog``
+messages for the core (the depth and its peak are in the counts; when full, the newest
+message is dropped, counted and logged in the core's log); a message the core cannot take
+(restarting) is counted; closing drains, bounded by ``drain`` wall seconds, and counts what
+is left. Invocations the core drops are in ``stats(function)``.
 """
 
 from __future__ import annotations
@@ -68,8 +76,13 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_TIME_SCALE = 10.0
 DEFAULT_MAX_WALL = 20.0
-#: messages the core's bridge holds for the core at most (see :class:`BrokerSession`)
-DEFAULT_BACKLOG = 1000
+#: messages the core's bridge holds for the core at most (see :class:`BrokerSession`). A
+#: real core has no such limit in this place (the broker hands messages to the Lambdas'
+#: queues), so it is set well above the queues the rig stands in front of (the shipped
+#: republish holds 1,000 + one per instance): a burst meets the Lambda's queue limit first,
+#: as on a core, and the backlog only bounds memory. It is the rig's own limit, counted
+#: apart ("core backlog") when it is reached.
+DEFAULT_BACKLOG = 10_000
 #: wall seconds a closing session spends at most handing what the broker still holds to
 #: the core and letting the core work it off
 DEFAULT_DRAIN = 5.0

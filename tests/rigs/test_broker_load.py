@@ -158,3 +158,15 @@ def test_closing_without_time_to_drain_counts_what_it_discards(tmp_path: Path) -
             + stats.errors + stats.timeouts == counts.delivered
     finally:
         rig.close()
+
+
+def test_the_default_backlog_is_above_every_lambda_queue_of_the_shipped_group() -> None:
+    """The bridge backlog is the rig's own limit: a burst must meet the Lambdas' queues
+    (the real core's limit) first (``scenarios/burst_above_queue.yaml``)."""
+    from harness.group import load_group
+    from harness.rigs.broker import DEFAULT_BACKLOG
+
+    group = load_group(DEFAULT_GROUP)
+    held = sum(function.max_queue_size + function.max_instances
+               for function in group.functions)
+    assert held < DEFAULT_BACKLOG
