@@ -5,6 +5,7 @@ import sys
 from bench import (
     bme680_read,
     broker_latency,
+    broker_load,
     inference_latency,
     scenario_set,
     shadow_vs_moto,
@@ -22,4 +23,6 @@ print()
 scenario_failures = scenario_set.main([])
 print()
 broker_latency.main([])  # prints the reason and skips when Mosquitto is missing
+print()
+broker_load.main([])  # likewise
 sys.exit(1 if scenario_failures else 0)

@@ -60,6 +60,10 @@ class FunctionStats:
     timeouts: int = 0
     dropped_queue_full: int = 0
     cold_starts: int = 0
+    #: invocations still queued or running when the core stopped (a restart or the end of
+    #: a run): the core drops them, as a stopping Greengrass core does; counted here so
+    #: none is lost uncounted
+    dropped_at_stop: int = 0
 
 
 class ModuleSwitch:
@@ -377,7 +381,13 @@ class FunctionRuntime:
         self.core.scheduler.call_soon(self._dispatch)
 
     def shutdown(self) -> None:
-        """End every container and drop the queue (a core stopping loses what it held)."""
+        """End every container and drop the queue (a core stopping loses what it held,
+        counted in ``stats.dropped_at_stop``)."""
+        running = sum(container.state == "busy"
+                      or (container.state == "starting" and container.first is not None
+                          and not container.first.done)
+                      for container in self.containers)
+        self.stats.dropped_at_stop += len(self.queue) + running
         self.queue.clear()
         for container in list(self.containers):
             self._end(container)

@@ -25,6 +25,14 @@ arrive. Attribution: MQTT does not tell a subscriber who published, so the bridg
 message to the one device the ACL allows to publish on its topic (each topic of this group
 has one); a topic several devices may publish on is credited to the first and counted in
 :attr:`BrokerSession.ambiguous`.
+
+Nothing a device published is lost uncounted (:meth:`BrokerSession.message_counts`): the
+broker's limits are explicit (:class:`~harness.rigs.mosquitto.BrokerLimits`) and its drops
+counted (its ``$SYS`` count, its log); the bridge never blocks and holds at most ``backlog``
+messages for the core (the depth and its peak are in the counts; when full, the newest
+message is dropped, counted and logged in the core's log); a message the core cannot take
+(restarting) is counted; closing drains, bounded by ``drain`` wall seconds, and counts what
+is left. Invocations the core drops are in ``stats(function)``.
 """
 
 from __future__ import annotations
@@ -33,12 +41,13 @@ import contextlib
 import logging
 import math
 import queue
+import re
 import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +57,14 @@ from harness.group import Group, load_group
 from harness.rigs.base import RigUnavailable
 from harness.rigs.chip import chip_for
 from harness.rigs.discovery import DiscoveryEndpoint
-from harness.rigs.mosquitto import Mosquitto, acl_from_group, allowed_sources, find_mosquitto
+from harness.rigs.mosquitto import (
+    DROPPED_TOPIC,
+    BrokerLimits,
+    Mosquitto,
+    acl_from_group,
+    allowed_sources,
+    find_mosquitto,
+)
 from harness.rigs.mqtt_client import MqttIdentity, ShadowClient, close_client, connect_client
 from harness.rigs.pki import RunPki
 from harness.rigs.sim import ALL_CAPABILITIES, SimulationBacked
@@ -60,6 +76,49 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_TIME_SCALE = 10.0
 DEFAULT_MAX_WALL = 20.0
+#: messages the core's bridge holds for the core at most (see :class:`BrokerSession`). A
+#: real core has no such limit in this place (the broker hands messages to the Lambdas'
+#: queues), so it is set well above the queues the rig stands in front of (the shipped
+#: republish holds 1,000 + one per instance): a burst meets the Lambda's queue limit first,
+#: as on a core, and the backlog only bounds memory. It is the rig's own limit, counted
+#: apart ("core backlog") when it is reached.
+DEFAULT_BACKLOG = 10_000
+#: wall seconds a closing session spends at most handing what the broker still holds to
+#: the core and letting the core work it off
+DEFAULT_DRAIN = 5.0
+# first attempts only: a client resending the same message after a reconnection sets d1
+_TOO_LARGE = re.compile(r"Dropped too large PUBLISH from (\S+) \(d0,")
+_QUEUE_FULL = re.compile(r"Outgoing messages are being dropped for client (\S+)\.")
+
+
+@dataclass
+class MessageCounts:
+    """Where the messages devices published on the broker rig went (see
+    :meth:`BrokerSession.message_counts`). Every message the broker accepted from a device
+    is ``delivered`` to the core's router or counted in ``dropped`` under where it was lost:
+
+    - ``"broker queue"``: Mosquitto dropped it for a subscriber whose queue was full
+      (:attr:`BrokerLimits.max_queued_messages`; Mosquitto's ``$SYS`` count, for every
+      subscriber, so a Shadow client of a test counts here too);
+    - ``"broker too large"``: larger than :attr:`BrokerLimits.max_message_size`;
+    - ``"core backlog"``: the bridge's backlog for the core was full (``backlog_limit``);
+    - ``"close"``: still in the backlog when the session closed, after the drain.
+
+    Invocations the core dropped are in ``stats(function)``: ``dropped_queue_full`` (the
+    Lambda's queue) and ``dropped_at_stop`` (queued when the core stopped)."""
+
+    received: int = 0  # device messages the bridge received from the broker
+    delivered: int = 0  # ... handed to the core's router
+    dropped: dict[str, int] = field(default_factory=dict)
+    backlog: int = 0  # messages waiting in the bridge's backlog now
+    backlog_peak: int = 0  # the most that ever waited
+    backlog_limit: int = DEFAULT_BACKLOG
+    #: clients Mosquitto said it dropped messages for (its log)
+    broker_dropping_for: tuple[str, ...] = ()
+
+    @property
+    def dropped_total(self) -> int:
+        return sum(self.dropped.values())
 
 
 #: The air around the emulated Pi's sensor in :meth:`BrokerRig.station`.
@@ -91,8 +150,13 @@ class BrokerRig:
     timing_factor = 1.5
 
     def __init__(self, group_path: str | Path, directory: Path, *, time_scale: float,
-                 keep: bool, max_wall: float = DEFAULT_MAX_WALL) -> None:
+                 keep: bool, max_wall: float = DEFAULT_MAX_WALL,
+                 limits: BrokerLimits | None = None, backlog: int = DEFAULT_BACKLOG,
+                 drain: float = DEFAULT_DRAIN) -> None:
         self.group_path = Path(group_path)
+        self.limits = limits or BrokerLimits()
+        self.backlog = backlog
+        self.drain = drain
         self.max_wall = max_wall
         self.group: Group = load_group(self.group_path)
         self.directory = directory
@@ -102,16 +166,20 @@ class BrokerRig:
         things = [device.thing for device in self.group.devices]
         self.pki = RunPki.create(directory / "pki", things=things, core_thing=core)
         self.mosquitto = Mosquitto(directory / "mosquitto", self.pki,
-                                   acl_from_group(self.group, core))
+                                   acl_from_group(self.group, core), limits=self.limits)
         self.discovery: DiscoveryEndpoint | None = None
         self._sessions = 0  # sessions opened so far
 
     @classmethod
     def start(cls, group: str | Path = DEFAULT_GROUP, *, time_scale: float = DEFAULT_TIME_SCALE,
-              max_wall: float = DEFAULT_MAX_WALL, directory: str | Path | None = None
-              ) -> BrokerRig:
+              max_wall: float = DEFAULT_MAX_WALL, directory: str | Path | None = None,
+              limits: BrokerLimits | None = None, backlog: int = DEFAULT_BACKLOG,
+              drain: float = DEFAULT_DRAIN) -> BrokerRig:
         """Make the certificates, start Mosquitto and the discovery endpoint. Raises
-        :class:`RigUnavailable` with the reason when Mosquitto is not installed."""
+        :class:`RigUnavailable` with the reason when Mosquitto is not installed.
+        ``limits``: the broker's (:class:`BrokerLimits`); ``backlog``: how many messages
+        the core's bridge holds for the core; ``drain``: wall seconds a closing session
+        may spend delivering what is still queued (see :class:`BrokerSession`)."""
         try:
             find_mosquitto()
         except FileNotFoundError as error:
@@ -119,7 +187,8 @@ class BrokerRig:
         keep = directory is not None
         where = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="gg-broker-"))
         (where / "mosquitto").mkdir(parents=True, exist_ok=True)
-        rig = cls(group, where, time_scale=time_scale, keep=keep, max_wall=max_wall)
+        rig = cls(group, where, time_scale=time_scale, keep=keep, max_wall=max_wall,
+                  limits=limits, backlog=backlog, drain=drain)
         try:
             try:
                 rig.mosquitto.start()
@@ -263,7 +332,17 @@ class BrokerSession(SimulationBacked):
             self.scale = max(self.scale, scenario.duration / rig.max_wall)
         self.ambiguous = 0
         self.device_counters = Counters()
-        self._inbound: queue.SimpleQueue[_Inbound] = queue.SimpleQueue()
+        self._inbound: queue.Queue[_Inbound] = queue.Queue(maxsize=rig.backlog)
+        self._counted = threading.Condition()  # guards the counts the bridge thread keeps
+        self._received = self._delivered = self._backlog_peak = 0
+        self._dropped: dict[str, int] = {}
+        self._logged_backlog_drops = 0
+        self._sys_dropped = self._sys_dropped_before = self._sys_updates = 0
+        self._fences: set[str] = set()
+        self._fence_client: Any = None
+        self._bridge_reading = threading.Event()  # cleared while the bridge is stalled
+        self._bridge_reading.set()
+        self._closed_counts: MessageCounts | None = None
         self._stop = threading.Event()
         self._clients: dict[str, Any] = {}
         self._shadow_clients: list[ShadowClient] = []
@@ -274,6 +353,7 @@ class BrokerSession(SimulationBacked):
             seed, cpu_temperature = scenario.seed, scenario.cpu_temperature
             simulation_options.setdefault("cloud", scenario.cloud)
         rig._fresh_broker()
+        self._log_start = rig.mosquitto.log_path.stat().st_size  # this session's log lines
         self._tmp = tempfile.TemporaryDirectory(prefix="gg-broker-session-")
         self.sim = Simulation.from_group(
             rig.group_path, seed=seed, cpu_temperature=cpu_temperature, epoch=time.time(),
@@ -333,16 +413,47 @@ class BrokerSession(SimulationBacked):
         group = self.rig.group
         subjects = sorted({s.subject for s in group.subscriptions
                            if s.source.startswith("device:")})
+        BrokerSession._count += 1
+        client_id = f"{group.core.thing}-bridge-{BrokerSession._count}"
+        self._fence_topic = f"harness/fence/{client_id}"
 
         def on_message(client: Any, userdata: Any, message: Any) -> None:
-            self._inbound.put(_Inbound(message.topic, bytes(message.payload)))
+            self._on_bridge_message(message.topic, bytes(message.payload))
 
-        BrokerSession._count += 1
-        return connect_client(self.rig.identity(group.core.thing), subscribe=subjects,
+        return connect_client(self.rig.identity(group.core.thing),
+                              subscribe=[*subjects, DROPPED_TOPIC, self._fence_topic],
                               on_message=on_message, no_local=True, session_expiry=600,
-                              client_id=f"{group.core.thing}-bridge-{BrokerSession._count}")
+                              client_id=client_id)
+
+    def _on_bridge_message(self, topic: str, payload: bytes) -> None:
+        """In the bridge's network thread: a device's message goes into the backlog (or is
+        counted as dropped when the backlog is full: the bridge never blocks, so it keeps
+        reading the broker); the broker's drop count and fences are noted."""
+        self._bridge_reading.wait()
+        with self._counted:
+            if topic == DROPPED_TOPIC:
+                value = int(payload or b"0")
+                if value < self._sys_dropped:  # the broker restarted: its count did too
+                    self._sys_dropped_before += self._sys_dropped
+                self._sys_dropped = value
+                self._sys_updates += 1
+            elif topic == self._fence_topic:
+                self._fences.add(payload.decode())
+            else:
+                self._received += 1
+                try:
+                    self._inbound.put_nowait(_Inbound(topic, payload))
+                except queue.Full:
+                    self._count_drop("core backlog")
+                else:
+                    self._backlog_peak = max(self._backlog_peak, self._inbound.qsize())
+            self._counted.notify_all()
+
+    def _count_drop(self, where: str, count: int = 1) -> None:
+        self._dropped[where] = self._dropped.get(where, 0) + count
 
     def _drain(self) -> None:
+        self._log_backlog_drops()
         while True:
             try:
                 message = self._inbound.get_nowait()
@@ -350,15 +461,101 @@ class BrokerSession(SimulationBacked):
                 return
             self._route(message)
 
+    def _log_backlog_drops(self) -> None:
+        """Say in the core's log (from the core's thread) what the full backlog dropped."""
+        with self._counted:
+            dropped = self._dropped.get("core backlog", 0)
+            new, self._logged_backlog_drops = dropped - self._logged_backlog_drops, dropped
+        if new:
+            self.sim.core.logs.core("WARN", f"bridge backlog full ({self.rig.backlog} "
+                                            f"messages): {new} message(s) from the broker "
+                                            "dropped")
+
     def _route(self, message: _Inbound) -> None:
         sources = allowed_sources(self.rig.group, message.topic)
         if not sources:
             logger.warning("no device may publish on %s; message ignored", message.topic)
+            with self._counted:
+                self._count_drop("no source")
             return
         if len(sources) > 1:
             self.ambiguous += 1
-        with contextlib.suppress(CoreUnavailable):  # the core is restarting: lost, as on a Pi
+        try:
             self.sim.core.route(sources[0], message.topic, message.payload)
+        except CoreUnavailable:  # the core is restarting: lost, as on a Pi, and counted
+            with self._counted:
+                self._count_drop("core restarting")
+        else:
+            with self._counted:
+                self._delivered += 1
+
+    # -- what was lost where ------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def stall_bridge(self) -> Iterator[None]:
+        """While in the block, the core's bridge stops taking messages from the broker (its
+        network thread waits, as a core stuck in a long pause would): the broker's queue
+        for it fills up to :class:`BrokerLimits` and then drops. For load tests."""
+        self._bridge_reading.clear()
+        try:
+            yield
+        finally:
+            self._bridge_reading.set()
+
+    def settle(self, timeout: float = 5.0) -> bool:
+        """Wait (wall ``timeout`` seconds at most) until the bridge has received everything
+        the broker accepted before this call, or the broker counted it as dropped: a fence
+        message, published by another core client after them, comes back through the
+        broker's queue for the bridge (again if the full queue dropped it). Runs no core.
+        Whether the fence came back."""
+        deadline = time.monotonic() + timeout
+        if self._fence_client is None:
+            self._fence_client = connect_client(
+                self.rig.identity(self.rig.group.core.thing),
+                client_id=f"{self.rig.group.core.thing}-fence-{BrokerSession._count}")
+        attempt = 0
+        while time.monotonic() < deadline:
+            attempt += 1
+            token = f"{id(self)}-{attempt}"
+            self._fence_client.publish(self._fence_topic, token.encode(), qos=1)
+            with self._counted:
+                if self._counted.wait_for(lambda token=token: token in self._fences,
+                                          min(1.0, max(0.0, deadline - time.monotonic()))):
+                    return True
+        return False
+
+    def message_counts(self) -> MessageCounts:
+        """Where what devices published went so far (after :meth:`close`, the final
+        count, close included). See :class:`MessageCounts`."""
+        if self._closed_counts is not None:
+            return self._closed_counts
+        too_large, dropping = self._broker_log()
+        with self._counted:
+            dropped = dict(self._dropped)
+            broker_queue = self._sys_dropped_before + self._sys_dropped
+            counts = MessageCounts(received=self._received, delivered=self._delivered,
+                                   backlog=self._inbound.qsize(),
+                                   backlog_peak=self._backlog_peak,
+                                   backlog_limit=self.rig.backlog,
+                                   broker_dropping_for=dropping)
+        if broker_queue:
+            dropped["broker queue"] = broker_queue
+        if too_large:
+            dropped["broker too large"] = too_large
+        counts.dropped = dict(sorted(dropped.items()))
+        return counts
+
+    def _broker_log(self) -> tuple[int, tuple[str, ...]]:
+        """From this session's broker log: messages dropped as too large, and the clients
+        the broker said it dropped messages for."""
+        try:
+            with self.rig.mosquitto.log_path.open("rb") as log:
+                log.seek(self._log_start)
+                text = log.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return 0, ()
+        dropping = tuple(dict.fromkeys(_QUEUE_FULL.findall(text)))
+        return len(_TOO_LARGE.findall(text)), dropping
 
     def _to_device(self, target: str, topic: str, payload: bytes) -> None:
         """The core routed a message to a device: publish it on the broker."""
@@ -457,18 +654,57 @@ class BrokerSession(SimulationBacked):
             return list(self._device_log.lines)
         return self.sim.logs(name)
 
+    def _drain_at_close(self) -> None:
+        """Closing drains, bounded (the rig's ``drain`` wall seconds): what the broker
+        accepted reaches the bridge (:meth:`settle`), and the core runs until its backlog
+        and the Lambdas' queues are empty. What is left in the backlog is counted as
+        dropped at ``"close"``; what is left in a Lambda's queue, in its
+        ``stats().dropped_at_stop`` when the core stops."""
+        deadline = time.monotonic() + self.rig.drain
+        if getattr(self, "_bridge", None) is None or not hasattr(self, "sim"):
+            return
+        if self._bridge.is_connected():
+            self.settle(timeout=self.rig.drain)
+            functions = self.sim.core.functions.values()
+            self.wait_until(lambda: self._inbound.empty()
+                            and not any(function.queue for function in functions),
+                            timeout=max(0.0, deadline - time.monotonic()) * self.scale)
+        left = 0
+        while True:
+            try:
+                self._inbound.get_nowait()
+            except queue.Empty:
+                break
+            left += 1
+        with self._counted:
+            if left:
+                self._count_drop("close", left)
+            # the broker's drop count is published once a second: if it dropped anything
+            # in this session, wait for its next update so the count is the final one
+            if self._broker_log()[1]:
+                updates = self._sys_updates
+                self._counted.wait_for(lambda: self._sys_updates > updates,
+                                       self.rig.limits.sys_interval + 1.0)
+
     def close(self) -> None:
         self._stop.set()
+        self._bridge_reading.set()
         if self._device_thread is not None:
             self._device_thread.join(10)
         if self._device_log is not None:
             logging.getLogger("device").removeHandler(self._device_log)
-        for shadow_client in self._shadow_clients:
-            shadow_client.close()
-        for client in [*self._clients.values(), getattr(self, "_bridge", None)]:
-            if client is not None:
-                close_client(client)
         try:
-            self.sim.close()
+            self._drain_at_close()
         finally:
-            self._tmp.cleanup()
+            counts = self.message_counts()
+            for shadow_client in self._shadow_clients:
+                shadow_client.close()
+            for client in [*self._clients.values(), getattr(self, "_bridge", None),
+                           self._fence_client]:
+                if client is not None:
+                    close_client(client)
+            try:
+                self.sim.close()
+            finally:
+                self._closed_counts = counts
+                self._tmp.cleanup()

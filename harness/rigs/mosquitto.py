@@ -62,6 +62,7 @@ import shutil
 import socket
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import IO, NoReturn
@@ -70,7 +71,8 @@ from harness.group import Group, topic_matches
 from harness.rigs.client_id_plugin import HELPER_UNIT, build_plugin
 from harness.rigs.pki import RunPki
 
-__all__ = ["NOT_INSTALLED", "Mosquitto", "acl_from_group", "allowed_sources", "find_mosquitto"]
+__all__ = ["DROPPED_TOPIC", "NOT_INSTALLED", "BrokerLimits", "Mosquitto", "acl_from_group",
+           "allowed_sources", "find_mosquitto"]
 
 NOT_INSTALLED = (
     "Mosquitto is not installed: apt-get install mosquitto (Debian/Ubuntu/Raspberry Pi OS)"
@@ -79,6 +81,46 @@ HOST = "127.0.0.1"
 _FALLBACK = Path("/usr/sbin/mosquitto")  # Debian's package; /usr/sbin is not on every PATH
 _TAIL = 20  # log lines quoted when the broker does not come up
 _RUNNING = re.compile(rb"mosquitto version \S+ running\n")  # logged once the listeners are open
+#: Mosquitto's count of messages it dropped because a client's queue was full (all clients,
+#: since it started), published every ``sys_interval`` seconds when it changed, retained
+DROPPED_TOPIC = "$SYS/broker/publish/messages/dropped"
+
+
+@dataclass(frozen=True)
+class BrokerLimits:
+    """The broker's limits, written into ``mosquitto.conf`` (none is left to a default).
+
+    - ``max_message_size``: 131072 bytes, the core's Moquette ``netty.mqtt.message_size``
+      default (``greengrass-v2-topology.md`` §1.2). Moquette limits the whole MQTT packet,
+      Mosquitto's ``message_size_limit`` the payload, so the rig lets through packets up to
+      a topic's length larger. Mosquitto drops a larger PUBLISH and logs ``Dropped too large
+      PUBLISH from <client id>``; the broker rig counts those lines (first attempts, ``d0``).
+      Over MQTT 3.1.1 (the device program's paho default) the PUBACK is a plain success.
+      Over MQTT v5 Mosquitto 2.0.11 answers PUBACK reason 149, which MQTT 5 does not allow
+      in a PUBACK: paho 2.2 drops the connection, reconnects and sends the message again
+      (``d1``), over and over. How Moquette answers is not in the spec [unverified]: its
+      Netty decoder refuses the frame.
+    - ``max_queued_messages`` and ``max_inflight_messages``: QoS 1 messages per client
+      queued beyond / sent and not yet acknowledged. The spec gives no such limit for
+      Moquette (its queues live in memory); these are Mosquitto's defaults, made explicit.
+      Past the queue limit Mosquitto drops the message for that client, logs ``Outgoing
+      messages are being dropped for client <id>`` once, and counts it in
+      :data:`DROPPED_TOPIC`, which the broker rig reads.
+    - ``sys_interval``: seconds between ``$SYS`` updates (so between updates of the count).
+    """
+
+    max_message_size: int = 131_072
+    max_queued_messages: int = 1000
+    max_inflight_messages: int = 20
+    sys_interval: int = 1
+
+    def config_lines(self) -> list[str]:
+        return [
+            f"message_size_limit {self.max_message_size}",
+            f"max_queued_messages {self.max_queued_messages}",
+            f"max_inflight_messages {self.max_inflight_messages}",
+            f"sys_interval {self.sys_interval}",
+        ]
 
 
 def find_mosquitto() -> str:
@@ -136,6 +178,8 @@ def acl_from_group(group: Group, core_thing: str) -> str:
         f"user {core_thing}",
         "topic readwrite #",
         "topic readwrite $aws/#",
+        # the broker's count of messages dropped from full client queues (BrokerLimits)
+        f"topic read {DROPPED_TOPIC}",
     ]
     for thing, subjects in rules.items():
         lines.append("")
@@ -202,12 +246,14 @@ class Mosquitto:
         port: int = 0,
         executable: str | None = None,
         start_timeout: float = 10.0,
+        limits: BrokerLimits | None = None,
     ) -> None:
         self.directory = Path(directory)
         self.pki = pki
         self.acl_text = acl_text
         self.executable = executable or find_mosquitto()
         self.start_timeout = start_timeout
+        self.limits = limits or BrokerLimits()
         self._port = port
         self._process: subprocess.Popen[bytes] | None = None
         self._output: IO[bytes] | None = None
@@ -246,6 +292,11 @@ class Mosquitto:
         return self.directory / "mosquitto.db"
 
     @property
+    def pid(self) -> int | None:
+        """The broker's process id while it runs."""
+        return self._process.pid if self.running and self._process is not None else None
+
+    @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
@@ -279,6 +330,11 @@ class Mosquitto:
             "log_timestamp true",
             "log_timestamp_format %Y-%m-%dT%H:%M:%S",
             "connection_messages true",
+            # Nagle off, as on the core: Moquette's netty.tcp_nodelay defaults to true and
+            # MQTTService does not change it; Mosquitto's default (false) holds small
+            # messages back until the previous segment is acknowledged
+            "set_tcp_nodelay true",
+            *self.limits.config_lines(),
         ]
         if os.geteuid() == 0:
             # Started as root, mosquitto would switch to user "mosquitto", who cannot read

@@ -3,12 +3,14 @@ paho-mqtt 2.x client connected with it, plus a Shadow client over the MQTT Shado
 
 The same code talks to Mosquitto on the broker rig and to the Greengrass core's broker on
 the Pi. Clients use MQTT v5 (so a refused publish comes back as a reason code), TLS with
-the thing's certificate, and wait for CONNACK and SUBACK before returning.
+the thing's certificate, TCP_NODELAY on their sockets (as the broker rig's Mosquitto has,
+like the core's Moquette), and wait for CONNACK and SUBACK before returning.
 """
 
 from __future__ import annotations
 
 import json
+import socket
 import ssl
 import threading
 import time
@@ -41,6 +43,13 @@ class MqttError(RuntimeError):
     """A connection, subscription or publish the broker did not accept."""
 
 
+def set_tcp_nodelay(client: mqtt.Client, userdata: Any, sock: Any) -> None:
+    """paho's ``on_socket_open``: Nagle's algorithm off on the client's socket (paho 2.2
+    leaves it on), so a small message is sent at once rather than held back until the
+    previous segment is acknowledged. Called on every (re)connection."""
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
 def connect_client(identity: MqttIdentity, *, subscribe: Iterable[str] = (),
                    on_message: Callable[[Any, Any, Any], None] | None = None,
                    no_local: bool = False, client_id: str | None = None,
@@ -54,6 +63,7 @@ def connect_client(identity: MqttIdentity, *, subscribe: Iterable[str] = (),
     client.tls_set(ca_certs=str(identity.ca), certfile=str(identity.cert),
                    keyfile=str(identity.key), tls_version=ssl.PROTOCOL_TLS_CLIENT)
     client.reconnect_delay_set(min_delay=1, max_delay=2)
+    client.on_socket_open = set_tcp_nodelay
     topics = list(subscribe)
     connected = threading.Event()
     subscribed = threading.Event()
@@ -136,8 +146,13 @@ def publish_acknowledged(client: mqtt.Client, topic: str, payload: bytes,
 
     client.on_publish = on_publish
     try:
-        with arrived:  # held across publish: the PUBACK cannot slip by unseen
-            info = client.publish(topic, payload, qos=1)
+        # Not holding ``arrived`` across publish(): paho calls on_publish from its network
+        # thread holding its outgoing-message lock, which publish() takes too, so holding
+        # both in the other order deadlocks when the PUBACK comes back before publish()
+        # returns (routine with TCP_NODELAY on loopback). A PUBACK that comes first is
+        # kept in ``codes`` under its mid, so none slips by unseen.
+        info = client.publish(topic, payload, qos=1)
+        with arrived:
             if not arrived.wait_for(lambda: info.mid in codes, timeout):
                 raise MqttError(f"no PUBACK for {topic} within {timeout}s")
             return codes[info.mid]
@@ -224,4 +239,5 @@ class ShadowClient:
 
 
 __all__ = ["MqttError", "MqttIdentity", "ShadowClient", "close_client", "connect_client",
-           "publish_acknowledged"]
+           "publish_acknowledged",
+           "set_tcp_nodelay"]

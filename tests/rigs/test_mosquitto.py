@@ -4,8 +4,11 @@ up to a device that finds the broker through discovery and connects with the gro
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import itertools
 import logging
+import os
 import queue
 import socket
 import ssl
@@ -82,7 +85,8 @@ def test_acl_for_the_shipped_group(group: Group) -> None:
     assert acl.startswith("# Mosquitto ACL for Greengrass group weather-station,")
     rules = acl_rules(acl)
     assert list(rules) == ["weather-station-core", "bme680-sensor", "weather-station"]
-    assert rules["weather-station-core"] == [("readwrite", "#"), ("readwrite", "$aws/#")]
+    assert rules["weather-station-core"] == [("readwrite", "#"), ("readwrite", "$aws/#"),
+                                             ("read", "$SYS/broker/publish/messages/dropped")]
     assert ("write", "bme680/readings") in rules["bme680-sensor"]
     writers = [user for user, allowed in rules.items() if may_write(allowed, "bme680/readings")]
     assert writers == ["weather-station-core", "bme680-sensor"]
@@ -102,6 +106,7 @@ def test_acl_text_including_a_device_without_subscriptions() -> None:
         "user core\n"
         "topic readwrite #\n"
         "topic readwrite $aws/#\n"
+        "topic read $SYS/broker/publish/messages/dropped\n"
         "\n"
         "# device sensor\n"
         "user sensor\n"
@@ -643,3 +648,64 @@ def test_a_restart_keeps_retained_messages_and_a_reset_drops_them(
         assert after_reset.publish("bme680/readings", b"marker").value == 0
         assert after_reset.next_message().payload == b"marker"  # nothing retained came first
         clients.close()
+
+
+# ---------------------------------------------------------------- Nagle's algorithm off
+
+
+def _peer_socket_option(pid: int, peer_port: int, level: int, option: int) -> int:
+    """``getsockopt(level, option)`` on process ``pid``'s TCP socket whose peer port is
+    ``peer_port``: each of its socket descriptors is copied in with ``pidfd_getfd`` (Linux
+    5.6+, allowed on a child process) and asked for its peer."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    pidfd_getfd = 438  # the same number on every architecture (a syscall newer than 5.0)
+    pidfd = os.pidfd_open(pid)
+    try:
+        for name in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                if not os.readlink(f"/proc/{pid}/fd/{name}").startswith("socket:"):
+                    continue
+            except FileNotFoundError:
+                continue
+            copied = libc.syscall(pidfd_getfd, pidfd, int(name), 0)
+            if copied < 0:
+                error = ctypes.get_errno()
+                if error == errno.EBADF:  # closed meanwhile
+                    continue
+                pytest.skip(f"pidfd_getfd is not allowed here: {os.strerror(error)}")
+            with socket.socket(fileno=copied) as sock:
+                if sock.type != socket.SOCK_STREAM or sock.family != socket.AF_INET:
+                    continue
+                try:
+                    if sock.getpeername()[1] == peer_port:
+                        return sock.getsockopt(level, option)
+                except OSError:  # the listening socket has no peer
+                    continue
+    finally:
+        os.close(pidfd)
+    raise AssertionError(f"process {pid} has no TCP connection from port {peer_port}")
+
+
+def test_the_broker_and_the_harness_clients_send_without_nagle_delays(
+    broker: Mosquitto, pki: RunPki
+) -> None:
+    """TCP_NODELAY on the broker's side of a client's connection (``set_tcp_nodelay``, as
+    the core's Moquette has it: Netty's ``tcp_nodelay`` defaults to true) and on the
+    harness's own clients (paho 2.2 leaves Nagle on; ``on_socket_open`` sets it at each
+    connection)."""
+    from harness.rigs.mqtt_client import MqttIdentity, close_client, connect_client
+
+    cert, key = pki.helper("weather-station-core")
+    identity = MqttIdentity(thing="weather-station-core", cert=cert, key=key, ca=pki.group_ca,
+                            host=broker.host, port=broker.port)
+    client = connect_client(identity, client_id="weather-station-core-nagle")
+    try:
+        sock = client.socket()
+        assert sock is not None
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+        local_port = sock.getsockname()[1]
+        assert broker.pid is not None
+        assert _peer_socket_option(broker.pid, local_port, socket.IPPROTO_TCP,
+                                   socket.TCP_NODELAY) != 0
+    finally:
+        close_client(client)
