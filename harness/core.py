@@ -31,6 +31,8 @@ from harness.tasks import current_task
 
 if TYPE_CHECKING:
     from harness.group import Group
+    from harness.v2.deployment import V2Deployment
+    from harness.v2.fabric import V2Fabric
 
 SHADOW_ARN = "arn:aws:lambda:::function:GGShadowService"
 ROUTER_ARN = "arn:aws:lambda:::function:GGRouter"
@@ -64,6 +66,9 @@ class RoutedMessage:
     topic: str
     payload: bytes
     targets: tuple[str, ...]  # where it was delivered; empty when nothing subscribes
+    #: on a V2 core, where the message stopped when it reached nothing (client device auth
+    #: dropped it, no bridge mapping relays it, nothing subscribes on local pub/sub)
+    note: str = ""
 
     def json(self) -> Any:
         return json.loads(self.payload)
@@ -89,6 +94,7 @@ class SimulatedCore:
         seed: int = 0,
         secrets: dict[str, str] | None = None,
         ml_resources: UnpackedResources | None = None,
+        deployment: V2Deployment | None = None,
     ) -> None:
         if mode not in ("v1", "v2"):
             raise ValueError(f"mode must be 'v1' or 'v2', not {mode!r}")
@@ -115,11 +121,27 @@ class SimulatedCore:
         self._id_prefix = f"{digits[:8]}-{digits[8:12]}-4{digits[13:16]}-8{digits[17:20]}-"
         self._id_count = 0
         self._invocations: dict[str, Invocation] = {}
+        #: what a V2 core runs: the deployment the group compiles to (or the one given,
+        #: e.g. rebuilt from a deploy plan's own requests)
+        self.deployment: V2Deployment | None = None
+        if mode == "v2":
+            from harness.v2.deployment import compile_group
+
+            self.deployment = deployment if deployment is not None else compile_group(group)
+        elif deployment is not None:
+            raise ValueError("a V2 deployment needs mode='v2'")
         #: the nucleus IPC server of a V2 core (started and stopped by the Simulation)
         self.nucleus: CoreNucleus | None = CoreNucleus(self, seed) if mode == "v2" else None
         self.functions = {
             spec.name: FunctionRuntime(self, spec, code_dir) for spec in group.functions
         }
+        #: a V2 core's message path: client device auth, broker, bridge, local pub/sub,
+        #: event sources, ShadowManager, legacy router (None on V1: the subscription table)
+        self.fabric: V2Fabric | None = None
+        if self.deployment is not None:
+            from harness.v2.fabric import V2Fabric
+
+            self.fabric = V2Fabric(self, self.deployment)
         self._routes: dict[str, list[Any]] = {}
         for subscription in group.subscriptions:
             self._routes.setdefault(subscription.source, []).append(subscription)
@@ -218,6 +240,8 @@ class SimulatedCore:
         if not self.running:
             raise CoreUnavailable(f"the Greengrass core is not running; {topic} from {source} "
                                   "not delivered")
+        if self.fabric is not None:
+            return self.fabric.route(source, topic, payload, policy)
         targets = self._targets.get((source, topic))
         if targets is None:
             targets = tuple(dict.fromkeys(

@@ -36,6 +36,8 @@ EnvironmentSource = Callable[[float], Mapping[str, float]]
 #: How many messages the device program's MQTT client holds while disconnected
 #: (``max_queued`` of :func:`device.greengrass_connect.mqtt_connector`).
 MAX_HELD = 100
+#: seconds between the device program's attempts when the core refuses its connection
+RECONNECT_DELAY = 5.0
 
 
 def replay(records: Iterable[TraceRecord]) -> EnvironmentSource:
@@ -122,7 +124,27 @@ class SimulatedDevice:
 
         self.task = Task(simulation.scheduler, self.log_name, main, on_enter=self._refresh)
         self.task.owner = self
+        if not self._connect():
+            self._offline_until = simulation.clock.elapsed
+            simulation.scheduler.call_later(RECONNECT_DELAY, self._reconnect)
         self.task.start()
+
+    def _connect(self) -> bool:
+        """Connect to the core's broker with the thing name as client id: on a V2 core
+        client device auth decides (a refusal is logged and retried); True when admitted."""
+        fabric = self.simulation.core.fabric
+        if fabric is None:
+            return True
+        from harness.v2.fabric import ConnectRefused
+
+        try:
+            fabric.connect(self.thing)
+        except ConnectRefused as refused:
+            self.simulation.core.logs.write(
+                self.log_name, "WARNING", f"connection to the core's broker refused: {refused}"
+                f"; retrying in {RECONNECT_DELAY:g} s")
+            return False
+        return True
 
     def _publish(self, topic: str, payload: bytes) -> None:
         if self.offline:
@@ -155,6 +177,9 @@ class SimulatedDevice:
         core = self.simulation.core
         if not core.running:  # the broker is the core: try again in a second
             self.simulation.scheduler.call_later(1.0, self._reconnect)
+            return
+        if not self._connect():
+            self.simulation.scheduler.call_later(RECONNECT_DELAY, self._reconnect)
             return
         self._offline_until = None
         self.simulation.core.logs.write(

@@ -19,11 +19,9 @@ Stream events are delivered at defined points (:mod:`harness.ipc_events`).
 What the services are backed by:
 
 * ShadowManager: the simulation's Shadow service. Its local publications go to IPC
-  subscribers; the ones the V1 ``GGShadowService`` would also publish for a Lambda's update
-  or delete (``…/update/accepted|documents|delta``, ``…/delete/accepted``) also go through
-  the group's subscription table as ``GGShadowService``, so subscribed devices and the
-  message log see them as before (until the V2 bridge is modelled).
-* local pub/sub: IPC subscribers (the nucleus's matching rules).
+  subscribers and, like every local publication, on through :mod:`harness.v2.fabric`
+  (Lambda event sources, the bridge to subscribed devices).
+* local pub/sub: IPC subscribers (the nucleus's matching rules), then the fabric.
 * IoT Core: publications are recorded as messages from the function to ``cloud``.
 * GetConfiguration: the component's ``accessControl``; UpdateState: recorded.
 * GetSecretValue: the group's secrets with the simulation's values.
@@ -63,8 +61,6 @@ if TYPE_CHECKING:
 
 __all__ = ["CoreNucleus", "component_name"]
 
-_SHADOW_REPLIES = ("/update/accepted", "/update/documents", "/update/delta", "/delete/accepted")
-
 
 def component_name(group_name: str, function: str) -> str:
     """A Lambda's V2 component name, as the deployment names it."""
@@ -72,8 +68,8 @@ def component_name(group_name: str, function: str) -> str:
 
 
 class _CorePubSub(InMemoryPubSub):
-    """Local pub/sub on the core: IPC subscribers, and ShadowManager's replies to Lambdas'
-    shadow changes also through the legacy subscription table."""
+    """Local pub/sub on the core: IPC subscribers, then the subscribers that are not IPC
+    clients (Lambda event sources, ShadowManager, the bridge: :mod:`harness.v2.fabric`)."""
 
     def __init__(self, core: SimulatedCore) -> None:
         super().__init__()
@@ -81,11 +77,9 @@ class _CorePubSub(InMemoryPubSub):
 
     def publish(self, message: PubSubMessage) -> None:
         super().publish(message)
-        if message.source == "aws.greengrass.ShadowManager" and message.topic.endswith(
-                _SHADOW_REPLIES) and self.core.running:
-            from harness.core import SHADOW_SERVICE
-
-            self.core.route(SHADOW_SERVICE, message.topic, message.payload)
+        fabric = self.core.fabric
+        if fabric is not None and self.core.running:
+            fabric.published_locally(message)
 
 
 class _CoreCloud(InMemoryIotCore):
@@ -126,16 +120,17 @@ class CoreNucleus:
         self.lock = threading.RLock()
         self.components = {component_name(group.name, f.name): f.name for f in group.functions}
         self.access = AccessControl()
+        # each Lambda component's configuration as the deployment leaves it on the core
+        # (its accessControl comes from there, as on a real core)
+        deployment = core.deployment
         configs: dict[str, dict[str, Any]] = {}
-        for function in group.functions:
-            component = component_name(group.name, function.name)
-            config = function.access_control
-            if config is not None:
-                self.access.set_component(component, config)
-                configs[component] = {"accessControl": config}
-        self.configurations = InMemoryComponents(configs)
         for component in self.components:
-            self.configurations._configurations.setdefault(component, {})
+            config = deployment.configuration(component) if deployment is not None else {}
+            configs[component] = dict(config)
+            access = config.get("accessControl")
+            if access is not None:
+                self.access.set_component(component, access)
+        self.configurations = InMemoryComponents(configs)
         self.pubsub = _CorePubSub(core)
         self.cloud = _CoreCloud(core, self.components)
         self.shadow_ipc = ShadowManagerIpc(

@@ -21,7 +21,7 @@ import random
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fakes import ipc_backend
 from fakes.core_modules import core_runtime_path
@@ -43,6 +43,9 @@ from harness.group import Group, load_group
 from harness.ml_resources import UnpackedResources, local_sources
 from harness.sysfs import CpuTemperature, FakeSysfs
 from harness.tasks import install_virtual_time, uninstall_virtual_time
+
+if TYPE_CHECKING:
+    from harness.v2.deployment import V2Deployment
 
 DEFAULT_GROUP = Path(__file__).resolve().parents[1] / "lambdas" / "group.yaml"
 
@@ -66,6 +69,7 @@ class Simulation:
         secrets: dict[str, str] | None = None,
         ml_resources: Mapping[str, str | Path] | None = None,
         cloud: bool = False,
+        deployment: V2Deployment | None = None,
     ) -> None:
         if Simulation._open is not None:
             raise RuntimeError("another Simulation is open in this process; close it first")
@@ -82,7 +86,7 @@ class Simulation:
             group, code_dir=code_dir, clock=self.clock, scheduler=self.scheduler,
             shadow=self.shadow_service, sysfs=self.sysfs, mode=mode,
             legacy_shadow=legacy_shadow, seed=seed,
-            secrets=secrets, ml_resources=self.ml,
+            secrets=secrets, ml_resources=self.ml, deployment=deployment,
         )
         self._code_dir = str(code_dir.resolve())
         self._closed = False
@@ -153,10 +157,14 @@ class Simulation:
         _, sync = self._cloud()
         self.core.logs.core("WARN", f"cloud unreachable for {duration:g} s; shadow sync paused")
         sync.set_online(False)
+        if self.core.fabric is not None:  # client device auth can no longer verify devices
+            self.core.fabric.cloud_online = False
 
         def reconnect() -> None:
             self.core.logs.core("INFO", "cloud reachable again; full shadow sync")
             sync.set_online(True)
+            if self.core.fabric is not None:
+                self.core.fabric.cloud_online = True
 
         self.scheduler.call_later(duration, reconnect)
 
