@@ -175,6 +175,9 @@ def run(args: argparse.Namespace) -> int:
     for path, reason in skipped:
         out.print(f"[yellow]skipped[/] {path}: {reason}")
     for result in results:
+        for text, count in result.problems.items():
+            out.print(f"core: {result.scenario}: {count}x {text}", highlight=False,
+                      markup=False)
         for outcome in result.failures:
             when = f"at {outcome.failed_at:g} s" if outcome.failed_at is not None else ""
             out.print(f"[red]FAILED[/] {result.scenario} [{outcome.index}] {when} "

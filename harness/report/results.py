@@ -74,6 +74,10 @@ class RunResult:
     messages: dict[str, int] = field(default_factory=dict)  # topic -> count
     rain: list[tuple[float, float]] = field(default_factory=list)  # truth: rainy intervals
     wall_seconds: float = 0.0
+    #: what the core refused or could not deliver, with how often: messages that stopped on
+    #: the way (client device auth, no bridge mapping, no router subscription) and the core's
+    #: own ERROR lines (a greengrasssdk local Shadow call on a V2 core, ...)
+    problems: dict[str, int] = field(default_factory=dict)
     format: str = FORMAT
 
     def to_json(self) -> str:
@@ -98,7 +102,8 @@ class RunResult:
             readings=[Reading(**r) for r in data["readings"]],
             messages=dict(data["messages"]),
             rain=[(float(a), float(b)) for a, b in data.get("rain", [])],
-            wall_seconds=data.get("wall_seconds", 0.0))
+            wall_seconds=data.get("wall_seconds", 0.0),
+            problems={str(k): int(v) for k, v in (data.get("problems") or {}).items()})
 
     @classmethod
     def read(cls, path: str | Path) -> RunResult:
@@ -127,6 +132,7 @@ class RunRecorder:
         self.samples: list[Sample] = []
         self.readings_seen: list[Reading] = []
         self.counts: dict[str, int] = {}
+        self.problems: dict[str, int] = {}
         self._air = None
         if scenario.environment is not None and scenario.device is not None:
             self._air = air_source(scenario.environment,
@@ -148,6 +154,7 @@ class RunRecorder:
         """The end of the run: take the readings and message counts."""
         self.readings_seen = self.readings(session)
         self.counts = self.message_counts(session)
+        self.problems = platform_problems(session)
 
     def readings(self, session: RigSession) -> list[Reading]:
         found = []
@@ -196,9 +203,36 @@ def record_run(path: str | Path, *, rig: Rig | None = None,
         outcomes=[OutcomeRecord(o.index, o.label, o.met, o.failed_at, _plain(o.value))
                   for o in result.outcomes],
         samples=recorder.samples, readings=recorder.readings_seen, messages=recorder.counts,
+        problems=recorder.problems,
         rain=[(interval.start, interval.end) for interval in scenario.truth.rain]
         if scenario.truth else [],
         wall_seconds=round(time.perf_counter() - started, 3))
+
+
+#: distinct problems a results file keeps (the rest are counted under one line)
+MAX_PROBLEMS = 50
+
+
+def platform_problems(session: RigSession) -> dict[str, int]:
+    """What the core refused or could not deliver during a run, by reason, with counts:
+    each message that stopped on the way (its ``note``: ``<source> on <topic>: <where>``)
+    and each distinct ERROR line of the core's log (its text without the time stamp)."""
+    counts: dict[str, int] = {}
+    for message in session.messages():
+        note = getattr(message, "note", "")
+        if note:
+            key = f"{message.source} on {message.topic}: {note}"
+            counts[key] = counts.get(key, 0) + 1
+    for line in session.core_log():
+        _, marker, text = line.partition("[ERROR]-")
+        if marker:
+            counts[text] = counts.get(text, 0) + 1
+    if len(counts) > MAX_PROBLEMS:
+        kept = dict(sorted(counts.items(), key=lambda item: -item[1])[:MAX_PROBLEMS - 1])
+        rest = sum(counts.values()) - sum(kept.values())
+        kept[f"{len(counts) - len(kept)} other problems"] = rest
+        counts = kept
+    return counts
 
 
 def _plain(value: Any) -> Any:

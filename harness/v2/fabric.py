@@ -20,7 +20,8 @@ On V2 there is no subscription table for devices (``greengrass-v2-topology.md`` 
 Every message that enters the core (a device's publish, a cloud message, a Lambda's
 publish over greengrasssdk or the IPC, a ShadowManager reply) is one
 :class:`~harness.core.RoutedMessage` whose ``targets`` are the endpoints it finally reached
-through every hop, and whose ``note`` says where it stopped when it reached none.
+through every hop. Its ``note`` says where a device's or the cloud's message stopped when it
+reached nothing, or why it was refused; run results count these (``problems``).
 
 Threads: local pub/sub is also fed by IPC handlers on the nucleus server's threads; they
 run only while the Lambda that called them waits (see :mod:`harness.nucleus`), so the
@@ -232,9 +233,8 @@ class V2Fabric:
         for relay in self.bridge.relay("Pubsub", message.topic,
                                        from_bridge=message.source == BRIDGE):
             self._relayed(relay.target, relay.topic, payload)
-        if not trace.targets and not trace.notes:
-            trace.notes.append(f"published on local pub/sub; nothing subscribes to "
-                               f"{message.topic}")
+        # a local publication nothing subscribes to is a success on the core (§2.5), so it
+        # is not noted as a problem
 
     def _shadow_manager(self, topic: str, payload: bytes, trace: _Trace) -> None:
         """ShadowManager's local pub/sub subscription ``$aws/things/+/shadow/#``: it answers
