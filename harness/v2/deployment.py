@@ -663,7 +663,7 @@ def bridge_loops(mappings: Sequence[tuple[str, str, str]]) -> list[str]:
         for back_topic, back_source, back_target in mappings[i + 1:]:
             if (back_source, back_target) != (target, source):
                 continue
-            if back_topic == topic:
+            if back_topic == topic and not _wildcard(topic):
                 problems.append(f"{topic!r} is mapped both {source} -> {target} and back:"
                                 " each copy is relayed again, forever")
             elif {source, target} == set(_MQTT_BROKERS) and _filters_overlap(topic, back_topic):
