@@ -342,9 +342,14 @@ class V2Deployment:
         names = [c.name for c in lambdas]
         if len(set(names)) != len(names):
             raise DeployError(f"a Lambda component is created twice: {', '.join(names)}")
+        try:
+            text = json.dumps(components)
+        except TypeError as error:  # e.g. a plan's Ref not yet filled in
+            raise DeployError(f"the components are not plain JSON data ({error}); fill in"
+                              " references first (a plan step's example_params())") from None
         return cls(target_arn=target_arn, deployment_name=deployment_name,
                    client_devices=tuple(client_devices),
-                   _components=json.dumps(components), _lambda_components=lambdas,
+                   _components=text, _lambda_components=lambdas,
                    _recipes=_canonical(dict(recipes or {})))
 
     @classmethod

@@ -233,6 +233,9 @@ def test_requests_that_do_not_fit_together_are_refused(group: Group) -> None:
         V2Deployment.from_requests(create_deployment, created, elsewhere)
     with pytest.raises(DeployError, match="without 'targetArn'"):
         V2Deployment.from_requests({"components": {}}, {})
+    unresolved = plan_v2(group).step("deployment").params  # still holds Refs
+    with pytest.raises(DeployError, match="fill in references first"):
+        V2Deployment.from_requests(unresolved, created, associations)
 
 
 # ---------------------------------------------------------------- §2.4 row by row
