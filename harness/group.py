@@ -1,8 +1,9 @@
 """The Greengrass group definition: ``lambdas/group.yaml`` loaded and validated.
 
 One file says how the group is deployed (functions, subscriptions, devices, ML resources,
-secrets); the simulated core runs it and the deployment code turns it into V2 Lambda components
-(lambda parameters, ``LegacySubscriptionRouter``, ``ShadowManager`` sync) or a V1 group.
+secrets, and on a V2 core the client-device components' settings); the simulated core runs it
+and the deployment code turns it into one V2 deployment (:func:`harness.v2.compile_group`) or
+a V1 group.
 
 :func:`load_group` reads the YAML and raises :class:`GroupError` listing every problem as
 ``<file>:<line>: <dotted.field.path>: <what is wrong>``. Unknown keys are errors, and so are
@@ -26,6 +27,12 @@ Choices where AWS leaves room:
   not counting a ``$aws/rules/<rule>/`` prefix), so any route can later reach the cloud.
 - ``GGShadowService`` only speaks on ``$aws/things/...`` topics; a subscription with it at
   either end must use such a subject.
+- ``client_devices`` (V2 only; ``shared/specs/greengrass-v2-topology.md`` §1.3.2, §1.4, §5.3):
+  ``trust_duration_minutes`` is CDA's ``security.clientDeviceTrustDurationMinutes`` and
+  defaults to 1 as the real component does. ``auth`` and ``bridge`` are a CDA and an MQTT
+  bridge configuration object, kept verbatim to replace the device groups and topic mappings
+  compiled from the subscriptions; only their shape is checked here (mappings where the
+  components read mappings), the components' own rules are the fakes' business.
 """
 
 from __future__ import annotations
@@ -50,6 +57,7 @@ from harness.limits import MAX_API_INT
 from harness.yaml_files import FileProblems, Problem, read_yaml_mapping, short_repr, yaml_kind
 
 __all__ = [
+    "ClientDevices",
     "Core",
     "Device",
     "Function",
@@ -486,6 +494,89 @@ def access_control_problems(config: dict[str, Any]) -> list[tuple[Loc, str]]:
     return problems
 
 
+def _mapping_problems(value: Any, where: Loc, what: str) -> list[tuple[Loc, str]]:
+    if isinstance(value, dict):
+        return [((*where, key), "key must be text") for key in value if not isinstance(key, str)]
+    return [(where, f"must be a mapping ({what}), not {yaml_kind(value)}")]
+
+
+class ClientDevices(_Model):
+    """How a V2 core admits and relays its client devices (see the module notes).
+
+    ``auth`` and ``bridge`` are pasted configurations of ``aws.greengrass.clientdevices.Auth``
+    and ``aws.greengrass.clientdevices.mqtt.Bridge``, deployed as they are in place of what the
+    subscriptions compile to."""
+
+    trust_duration_minutes: Annotated[int, Field(ge=1, le=MAX_API_INT)] = Field(
+        1,
+        description="how long a client device's last cloud verification admits it while the "
+                    "core is offline (CDA security.clientDeviceTrustDurationMinutes; AWS's "
+                    "default 1 refuses devices that reconnect more than a minute into an outage)",
+    )
+    auth: dict[str, Any] | None = Field(
+        None,
+        description="an aws.greengrass.clientdevices.Auth configuration, verbatim: "
+                    "{deviceGroups: {formatVersion?, definitions, policies}, security?, ...}; "
+                    "replaces the device groups compiled from the subscriptions",
+    )
+    bridge: dict[str, Any] | None = Field(
+        None,
+        description="an aws.greengrass.clientdevices.mqtt.Bridge configuration, verbatim: "
+                    "{mqttTopicMapping: {<name>: {topic, source, target, "
+                    "targetTopicPrefix?}}, ...}; replaces the compiled mappings",
+    )
+
+    @model_validator(mode="after")
+    def _check_shapes(self) -> ClientDevices:
+        problems: list[tuple[Loc, str]] = []
+        if self.auth is not None:
+            groups = self.auth.get("deviceGroups")
+            if groups is None:
+                problems.append((("auth",), "has no deviceGroups: it replaces the compiled device"
+                                 " groups, and without any every device is refused"))
+            else:
+                problems += _mapping_problems(groups, ("auth", "deviceGroups"),
+                                              "{formatVersion?, definitions, policies}")
+            for key in ("security", "performance", "certificates", "certificateAuthority"):
+                if key in self.auth:
+                    problems += _mapping_problems(self.auth[key], ("auth", key), "of settings")
+            security = self.auth.get("security")
+            if isinstance(security, dict) and "clientDeviceTrustDurationMinutes" in security \
+                    and "trust_duration_minutes" in self.model_fields_set \
+                    and str(security["clientDeviceTrustDurationMinutes"]) \
+                    != str(self.trust_duration_minutes):
+                problems.append((("auth", "security", "clientDeviceTrustDurationMinutes"),
+                                 "differs from trust_duration_minutes: set it in one place"))
+        if self.bridge is not None:
+            mappings = self.bridge.get("mqttTopicMapping")
+            if mappings is None:
+                problems.append((("bridge",), "has no mqttTopicMapping: it replaces the compiled"
+                                 " mappings, and without any nothing is relayed"))
+            else:
+                where: Loc = ("bridge", "mqttTopicMapping")
+                problems += _mapping_problems(mappings, where, "name to {topic, source, target}")
+                if isinstance(mappings, dict):
+                    for name, mapping in mappings.items():
+                        problems += _mapping_problems(mapping, (*where, str(name)),
+                                                      "{topic, source, target, "
+                                                      "targetTopicPrefix?}")
+        _raise_problems("ClientDevices", problems)
+        return self
+
+    @property
+    def trust_duration(self) -> int:
+        """The trust duration deployed: the ``auth`` override's own, else
+        ``trust_duration_minutes``."""
+        security = (self.auth or {}).get("security")
+        if isinstance(security, dict):
+            value = security.get("clientDeviceTrustDurationMinutes")
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.isdigit():  # AWS suggests numbers as text
+                return int(value)
+        return self.trust_duration_minutes
+
+
 class Subscription(_Model):
     """A route: messages from ``source`` on topics matching ``subject`` go to ``target``."""
 
@@ -562,6 +653,10 @@ class Group(_Model):
     subscriptions: list[Subscription] = Field(default_factory=list)
     ml_resources: list[MLResource] = Field(default_factory=list)
     secrets: list[Secret] = Field(default_factory=list)
+    client_devices: ClientDevices = Field(
+        default_factory=ClientDevices,
+        description="V2 only: how the core admits and relays its client devices",
+    )
 
     @model_validator(mode="after")
     def _cross_check(self) -> Group:

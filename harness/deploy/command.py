@@ -26,9 +26,11 @@ HELP = "print the plan that deploys the group to AWS IoT Greengrass (--apply sen
 DESCRIPTION = (
     "Build the requests that deploy the group, check each against the botocore service model,"
     " and print them (a dry run: nothing is sent). --target v2 (the default) imports each"
-    " Lambda as a Greengrass V2 component and deploys it with the legacy subscription router"
-    " and the shadow manager; --target v1 adds a version to an existing V1 group and deploys"
-    " it. AWS ended Greengrass V1 support on 2026-10-07: use V1 only for cores not yet moved."
+    " Lambda as a Greengrass V2 component, associates the device things with the core and"
+    " deploys the Lambdas with the client-device components (auth, broker, bridge, IP"
+    " detector), the shadow manager and, for functions' cloud routes, the legacy subscription"
+    " router; --target v1 adds a version to an existing V1 group and deploys it. AWS ended"
+    " Greengrass V1 support on 2026-10-07: use V1 only for cores not yet moved."
 )
 
 
@@ -55,7 +57,8 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
                         help="where the Lambda modules are (default: the group file's folder)")
     parser.add_argument("--component-version", type=_pair, action="append", default=[],
                         metavar="NAME=VERSION",
-                        help="v2: pin a public component (router, shadow manager, nucleus)")
+                        help="v2: pin a public component (client device auth, Moquette, bridge,"
+                             " IP detector, shadow manager, router, nucleus)")
     parser.add_argument("--nucleus-version",
                         help="v2: deploy this nucleus (default: the version the core runs)")
     parser.add_argument("--group-id", help="v1: the existing group's id (default: by name)")

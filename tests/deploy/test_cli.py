@@ -23,8 +23,11 @@ def test_dry_run_is_the_default_and_prints_the_v2_plan(capsys: pytest.CaptureFix
     out = capsys.readouterr().out
     assert out.startswith("Greengrass V2 deployment of group 'weather-station' in us-east-1:")
     assert "  3. greengrassv2.create_component_version: weather-station.republish 1.0.0" in out
-    assert " 10. greengrassv2.create_deployment: deploy 6 components to" \
+    assert " 10. greengrassv2.batch_associate_client_device_with_core_device: associate 2" \
+           " client devices with weather-station-core" in out
+    assert " 11. greengrassv2.create_deployment: deploy 11 components to" \
            " arn:aws:iot:us-east-1:123456789012:thing/weather-station-core" in out
+    assert "clientDeviceTrustDurationMinutes 1440" in out  # from lambdas/group.yaml
     assert "Every request is valid for botocore" in out
     assert "Dry run: nothing was sent." in out
 
@@ -53,20 +56,22 @@ def test_out_writes_each_request_and_the_packages(tmp_path: Path,
     assert main(["deploy", "--out", str(tmp_path)]) == 0
     files = sorted(p.name for p in tmp_path.glob("*.json"))
     assert files[0] == "01-ml-resources.json"
-    assert files[-1] == "10-deployment.json"
+    assert files[-2] == "10-associate-client-devices.json"
+    assert files[-1] == "11-deployment.json"
     request = json.loads((tmp_path / "03-component-republish.json").read_text())
     assert request["service"] == "greengrassv2"
     assert request["operation"] == "create_component_version"
     parameters = request["params"]["lambdaFunction"]["componentLambdaParameters"]
     assert parameters["timeoutInSeconds"] == 25
-    deployment = json.loads((tmp_path / "10-deployment.json").read_text())["params"]
+    deployment = json.loads((tmp_path / "11-deployment.json").read_text())["params"]
     assert deployment["components"]["aws.greengrass.Nucleus"] == {
         "componentVersion": "${core-device.coreVersion}"}
     packages = sorted(p.name for p in (tmp_path / "packages").iterdir())
     assert packages == ["hello_world.zip", "inference.zip", "republish.zip"]
     with zipfile.ZipFile(tmp_path / "packages" / "inference.zip") as zf:
         assert "inference.py" in zf.namelist()
-    assert f"Wrote 10 requests and 3 packages to {tmp_path}." in capsys.readouterr().out
+        assert "shadow_client.py" in zf.namelist()
+    assert f"Wrote 11 requests and 3 packages to {tmp_path}." in capsys.readouterr().out
 
 
 def test_region_moves_every_arn(capsys: pytest.CaptureFixture[str]) -> None:

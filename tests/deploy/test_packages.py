@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from harness.deploy import build_package, write_packages
-from harness.deploy.packages import sdk_files
+from harness.deploy.packages import local_modules, sdk_files
 from harness.group import Group
 
 from .conftest import GROUP_FILE
@@ -62,6 +62,7 @@ def test_a_changed_module_changes_the_package(group: Group, tmp_path: Path) -> N
     function = group.function("republish")
     copy = tmp_path / "republish.py"
     copy.write_bytes((CODE_DIR / "republish.py").read_bytes())
+    (tmp_path / "shadow_client.py").write_bytes((CODE_DIR / "shadow_client.py").read_bytes())
     same = build_package(function, tmp_path)
     assert same == build_package(function, CODE_DIR)  # where the file lives does not matter
     copy.write_bytes(copy.read_bytes() + b"\n# changed\n")
@@ -72,3 +73,37 @@ def test_a_changed_module_changes_the_package(group: Group, tmp_path: Path) -> N
 def test_a_missing_module_is_named(group: Group, tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match=r"no module file .*republish\.py"):
         build_package(group.function("republish"), tmp_path)
+
+
+@pytest.mark.parametrize("function", ["republish", "inference"])
+def test_the_shadow_client_the_lambdas_import_is_packaged_beside_them(
+    group: Group, function: str
+) -> None:
+    source = (CODE_DIR / f"{function}.py").read_text()
+    assert "import shadow_client" in source  # what makes it needed on the core
+    package = build_package(group.function(function), CODE_DIR)
+    with zipfile.ZipFile(io.BytesIO(package)) as zf:
+        assert zf.read("shadow_client.py") == (CODE_DIR / "shadow_client.py").read_bytes()
+        names = zf.namelist()
+    assert names == sorted(names)
+    # the only modules of lambdas/ a package carries are the function's and what it imports
+    assert [n for n in names if "/" not in n] == sorted([f"{function}.py", "shadow_client.py"])
+
+
+def test_hello_world_imports_nothing_from_its_folder(group: Group) -> None:
+    package = build_package(group.function("hello_world"), CODE_DIR)
+    assert [n for n in entries(package) if "/" not in n] == ["hello_world.py"]
+
+
+def test_local_imports_are_followed_through_every_form(tmp_path: Path) -> None:
+    folder = tmp_path / "lambdas"
+    folder.mkdir()
+    (folder / "main.py").write_text(
+        "import json\ntry:\n    import helper\nexcept ModuleNotFoundError:\n"
+        "    from lambdas import helper\nfrom . import sibling\n")
+    (folder / "helper.py").write_text("from deep import thing\n")  # transitively
+    (folder / "deep.py").write_text("import os\n")
+    (folder / "sibling.py").write_text("")
+    (folder / "unused.py").write_text("")
+    assert local_modules("main", folder) == ["deep", "helper", "sibling"]
+    assert local_modules("deep", folder) == []

@@ -16,7 +16,7 @@ from botocore.stub import Stubber
 
 from harness.deploy import DeployError, execute, plan_v2
 from harness.deploy.plan import resolve
-from harness.deploy.v2 import NUCLEUS
+from harness.deploy.v2 import ASSOCIATE, NUCLEUS
 from harness.group import Group
 
 NOW = datetime(2026, 11, 24, tzinfo=UTC)
@@ -66,9 +66,14 @@ def test_apply_runs_the_plan_in_order_with_returned_values(group: Group, stubbed
                                   "coreVersion": "2.14.3", "status": "HEALTHY"}
             stubber.add_response(step.operation, responses[step.id],
                                  {"coreDeviceThingName": "weather-station-core"})
+        elif step.operation == ASSOCIATE:
+            stubber.add_response(step.operation, {"errorEntries": []}, {
+                "coreDeviceThingName": "weather-station-core",
+                "entries": [{"thingName": "bme680-sensor"}, {"thingName": "weather-station"}]})
     final = resolve(plan.step("deployment").params, responses)
     assert final["components"][NUCLEUS] == {"componentVersion": "2.14.3"}  # what the core runs
-    assert final["components"]["weather-station.republish"] == {"componentVersion": "1.0.0"}
+    assert final["components"]["weather-station.republish"]["componentVersion"] == "1.0.0"
+    assert final["components"]["weather-station.MLResources"] == {"componentVersion": "1.0.0"}
     stubber.add_response("create_deployment", {"deploymentId": "d-1"}, final)
 
     sleeps: list[float] = []
@@ -81,6 +86,23 @@ def test_apply_runs_the_plan_in_order_with_returned_values(group: Group, stubbed
     assert results["deployment"] == {"deploymentId": "d-1"}
     assert results["component-inference"]["arn"] == component_arn("weather-station.inference")
     assert len(sleeps) == 4  # one INITIATED answer for each of the four new components
+    assert results["associate-client-devices"] == {"errorEntries": []}
+
+
+def test_a_refused_association_stops_the_run_before_the_deployment(
+    group: Group, stubbed: Any
+) -> None:
+    client, stubber = stubbed
+    plan = plan_v2(group, nucleus_version="2.14.3")
+    associate = plan.step("associate-client-devices")
+    refused = {"errorEntries": [{"thingName": "bme680-sensor", "code": "ResourceNotFound",
+                                 "message": "no such thing"}]}
+    stubber.add_response(ASSOCIATE, refused, associate.params)
+    with pytest.raises(DeployError, match="bme680-sensor: ResourceNotFound no such thing"):
+        execute(plan.__class__(target=plan.target, group=plan.group, region=plan.region,
+                               steps=(associate, plan.step("deployment"))),
+                lambda service: client, sleep=lambda seconds: None)
+    stubber.assert_no_pending_responses()  # the deployment was not sent
 
 
 def test_a_component_that_fails_stops_the_run_before_the_deployment(

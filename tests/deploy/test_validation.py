@@ -22,6 +22,8 @@ from harness.deploy import Plan, RequestInvalid, plan_v1, plan_v2, validate_requ
 from harness.deploy.validate import operation_model
 from harness.group import Group
 
+from .conftest import make_group
+
 NOW = datetime(2026, 11, 24, tzinfo=UTC)
 
 
@@ -119,3 +121,35 @@ def test_v1_enums_are_checked(group: Group) -> None:
     params["DeploymentType"] = "Deployment"
     with pytest.raises(RequestInvalid, match="'Deployment' is not one of NewDeployment"):
         validate_request("greengrass", "create_deployment", params)
+
+
+def test_a_plan_with_every_compiled_part_passes_the_model_check() -> None:
+    group = make_group(
+        functions=[
+            {"name": "f", "module": "f", "pinned": True, "access_control": {
+                "aws.greengrass.ipc.pubsub": {"test-group.f:pubsub:1": {
+                    "operations": ["aws.greengrass#PublishToTopic"], "resources": ["out/*"]}},
+                "aws.greengrass.ShadowManager": {"test-group.f:shadow:1": {
+                    "operations": ["*"], "resources": ["*"]}}}},
+            {"name": "g", "module": "g"},
+        ],
+        devices=[{"thing": f"d{n}", "shadow_sync": n == 0} for n in range(101)],
+        subscriptions=[
+            {"source": "device:d0", "subject": "in/d0", "target": "function:g"},
+            {"source": "function:f", "subject": "out/d1", "target": "device:d1"},
+            {"source": "function:f", "subject": "up", "target": "function:g"},
+            {"source": "cloud", "subject": "down/+", "target": "device:d2"},
+            {"source": "device:d3", "subject": "$aws/things/d3/shadow/name/cfg/#",
+             "target": "GGShadowService"},
+            {"source": "GGShadowService", "subject": "$aws/things/d3/shadow/name/cfg/#",
+             "target": "device:d3"},
+        ],
+        client_devices={"trust_duration_minutes": 60},
+    )
+    plan = plan_v2(group)
+    for service, operation, params in all_requests(plan):
+        validate_request(service, operation, params)
+    for step in plan.steps:
+        call_through_stubber(step.service, plan.region, step.operation, step.example_params())
+    operations = [step.operation for step in plan.steps]
+    assert operations.count("batch_associate_client_device_with_core_device") == 2

@@ -355,6 +355,36 @@ CASES = [
         "secrets.1.name",
         "duplicate secret name (first at secrets.0)",
     ),
+    # client_devices (V2)
+    ("client-devices-list", "client_devices: []  # <-\n", "client_devices",
+     "must be a mapping of fields, not a list"),
+    ("client-devices-unknown", "client_devices:\n  colour: red  # <-\n",
+     "client_devices.colour", "unknown field (allowed here: trust_duration_minutes, auth, bridge)"),
+    ("trust-zero", "client_devices:\n  trust_duration_minutes: 0  # <-\n",
+     "client_devices.trust_duration_minutes", "must be greater than or equal to 1 (got 0)"),
+    ("trust-text", "client_devices:\n  trust_duration_minutes: '1440'  # <-\n",
+     "client_devices.trust_duration_minutes", "must be a valid integer, not the string '1440'"),
+    ("trust-bool", "client_devices:\n  trust_duration_minutes: true  # <-\n",
+     "client_devices.trust_duration_minutes", "must be a valid integer, not the boolean True"),
+    ("auth-text", "client_devices:\n  auth: everyone  # <-\n", "client_devices.auth",
+     "must be a valid dictionary, not the string 'everyone'"),
+    ("auth-without-groups", "client_devices:\n  auth:  # <-\n    security: {}\n",
+     "client_devices.auth", "has no deviceGroups: it replaces the compiled device groups"),
+    ("auth-groups-list", "client_devices:\n  auth:\n    deviceGroups: []  # <-\n",
+     "client_devices.auth.deviceGroups", "must be a mapping ({formatVersion?, definitions,"),
+    ("auth-security-list", "client_devices:\n  auth:\n    deviceGroups: {}\n"
+     "    security: [1]  # <-\n", "client_devices.auth.security", "must be a mapping"),
+    ("auth-trust-conflict", "client_devices:\n  trust_duration_minutes: 60\n  auth:\n"
+     "    deviceGroups: {}\n    security:\n      clientDeviceTrustDurationMinutes: 30  # <-\n",
+     "client_devices.auth.security.clientDeviceTrustDurationMinutes",
+     "differs from trust_duration_minutes: set it in one place"),
+    ("bridge-without-mappings", "client_devices:\n  bridge:  # <-\n    brokerUri: x\n",
+     "client_devices.bridge", "has no mqttTopicMapping"),
+    ("bridge-mapping-text", "client_devices:\n  bridge:\n    mqttTopicMapping:\n"
+     "      m: text  # <-\n", "client_devices.bridge.mqttTopicMapping.m",
+     "must be a mapping ({topic, source, target, targetTopicPrefix?}), not the string 'text'"),
+    ("bridge-mapping-key", "client_devices:\n  bridge:\n    mqttTopicMapping:\n"
+     "      1: {}  # <-\n", "client_devices.bridge.mqttTopicMapping.1", "key must be text"),
 ]
 
 
@@ -494,6 +524,8 @@ def test_shipped_group_loads() -> None:
     }
 
     assert group.function("hello_world").pinned
+    assert group.client_devices.trust_duration_minutes == 1440  # survives a day offline
+    assert (group.client_devices.auth, group.client_devices.bridge) == (None, None)
     assert group.device("bme680-sensor").shadow_sync is False
     assert group.device("weather-station").shadow_sync is True
     routes = {(s.source, s.subject, s.target) for s in group.subscriptions}
@@ -526,6 +558,42 @@ def test_defaults(tmp_path: Path) -> None:
     )
     assert (on_demand.environment, on_demand.ml_resources, on_demand.secrets) == ({}, [], [])
     assert pinned.max_instances == 1
+    # client devices: AWS's own default trust, nothing pasted
+    assert group.client_devices.trust_duration_minutes == 1
+    assert group.client_devices.trust_duration == 1
+    assert (group.client_devices.auth, group.client_devices.bridge) == (None, None)
+
+
+def test_pasted_client_device_configurations_are_kept_verbatim(tmp_path: Path) -> None:
+    text = HEAD + (
+        "client_devices:\n"
+        "  auth:\n"
+        "    deviceGroups:\n"
+        "      formatVersion: '2021-03-05'\n"
+        "      definitions: {All: {selectionRule: 'thingName: *', policyName: P}}\n"
+        "      policies: {P: {S: {operations: ['mqtt:*'], resources: ['*']}}}\n"
+        "    security: {clientDeviceTrustDurationMinutes: '90'}\n"
+        "    performance: {maxActiveAuthTokens: 10, colour: blue}\n"
+        "  bridge:\n"
+        "    mqttTopicMapping:\n"
+        "      M: {topic: 'a/#', source: LocalMqtt, target: Pubsub, extra: 1}\n"
+        "    brokerUri: ssl://localhost:8883\n"
+    )
+    settings = load_group(write(tmp_path, text)).client_devices
+    assert settings.auth == {
+        "deviceGroups": {"formatVersion": "2021-03-05",
+                         "definitions": {"All": {"selectionRule": "thingName: *",
+                                                 "policyName": "P"}},
+                         "policies": {"P": {"S": {"operations": ["mqtt:*"],
+                                                  "resources": ["*"]}}}},
+        "security": {"clientDeviceTrustDurationMinutes": "90"},
+        "performance": {"maxActiveAuthTokens": 10, "colour": "blue"},  # not checked here
+    }
+    assert settings.bridge == {
+        "mqttTopicMapping": {"M": {"topic": "a/#", "source": "LocalMqtt", "target": "Pubsub",
+                                   "extra": 1}},
+        "brokerUri": "ssl://localhost:8883"}
+    assert settings.trust_duration == 90  # the pasted one (numbers as text, as AWS suggests)
 
 
 def test_accepted_edge_values(tmp_path: Path) -> None:
@@ -670,6 +738,11 @@ def test_json_schema_is_valid_and_accepts_the_shipped_file() -> None:
             {"ml_resources": [{"name": "m", "s3_uri": "s3://bucket/m.tar", "destination": "/m"}]},
             ("ml_resources", 0, "s3_uri"),
         ),
+        (
+            {"client_devices": {"trust_duration_minutes": 0}},
+            ("client_devices", "trust_duration_minutes"),
+        ),
+        ({"client_devices": {"auth": []}}, ("client_devices", "auth")),
     ],
 )
 def test_json_schema_rejects_what_the_loader_rejects(
