@@ -98,22 +98,28 @@ class V2Fabric:
     def __init__(self, core: SimulatedCore, deployment: V2Deployment) -> None:
         self.core = core
         self.deployment = deployment
-        self.auth = ClientDeviceAuth.from_configuration(deployment.configuration(AUTH))
-        self.bridge = MqttBridge.from_configuration(deployment.configuration(BRIDGE))
+        deployed = deployment.components
+        # without client device auth (and so without the broker) no device gets in; without
+        # the bridge nothing crosses between the broker, local pub/sub and IoT Core
+        self.auth = ClientDeviceAuth.from_configuration(
+            deployment.configuration(AUTH) if AUTH in deployed else {})
+        self.bridge = MqttBridge.from_configuration(
+            deployment.configuration(BRIDGE) if BRIDGE in deployed else {})
         self.cloud_online = True
         self._trace: _Trace | None = None
         self._hops = 0
-        names = {component: function for component, function in _lambda_functions(deployment)}
+        names = {component: info.function
+                 for component, info in deployment.lambda_components.items()}
         self._component_function = names
         self._function_component = {function: component for component, function in names.items()}
         self._pub_sub: list[_EventSource] = []
         self._iot_core: list[_EventSource] = []
         for component, function in names.items():
-            for source in _event_sources(deployment, component):
+            for source in deployment.lambda_components[component].event_sources:
                 topic, kind = source["topic"], source["type"]
                 entry = _EventSource(function, topic, tuple(java_split(topic)))
                 (self._pub_sub if kind == "PUB_SUB" else self._iot_core).append(entry)
-        router = deployment.configuration(ROUTER) if ROUTER in deployment.components else {}
+        router = deployment.configuration(ROUTER) if ROUTER in deployed else {}
         self._router: list[tuple[str, str, str]] = [
             (str(s.get("source", "")), str(s.get("subject", "")), str(s.get("target", "")))
             for s in (router.get("subscriptions") or {}).values() if isinstance(s, dict)
@@ -378,15 +384,3 @@ class _Entry:
 
 
 _REPLY_ENDINGS = ("/accepted", "/rejected", "/delta", "/documents")
-
-
-def _lambda_functions(deployment: V2Deployment) -> list[tuple[str, str]]:
-    """``(component, function name)`` of every Lambda component of the deployment."""
-    return [(component, info.function) for component, info in
-            deployment.lambda_components.items()]
-
-
-def _event_sources(deployment: V2Deployment, component: str) -> list[dict[str, Any]]:
-    info = deployment.lambda_components[component]
-    return list(info.parameters.get("eventSources") or [])
-

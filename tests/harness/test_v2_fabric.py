@@ -134,12 +134,11 @@ def test_a_reconnect_during_a_cloud_outage_needs_the_trust_duration(
 
 
 def test_the_core_built_from_the_plans_own_requests_behaves_the_same(tmp_path: Path) -> None:
-    from harness.deploy.v2 import plan_v2
+    from harness.deploy.v2 import deployment_of, plan_v2
     from harness.group import load_group
-    from harness.v2.deployment import V2Deployment
 
     group = load_group(DEFAULT_GROUP)
-    deployment = V2Deployment.from_plan(plan_v2(group))
+    deployment = deployment_of(plan_v2(group))
     assert deployment == compile_group(group)
     with Simulation(group, code_dir=LAMBDAS, deployment=deployment,
                     cpu_temperature=45.0) as sim:
