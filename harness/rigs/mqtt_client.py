@@ -2,9 +2,14 @@
 paho-mqtt 2.x client connected with it, plus a Shadow client over the MQTT Shadow topics.
 
 The same code talks to Mosquitto on the broker rig and to the Greengrass core's broker on
-the Pi. Clients use MQTT v5 (so a refused publish comes back as a reason code), TLS with
-the thing's certificate, TCP_NODELAY on their sockets (as the broker rig's Mosquitto has,
-like the core's Moquette), and wait for CONNACK and SUBACK before returning.
+the Pi. Clients use MQTT v5 by default (so a refused publish comes back as a reason code), or
+MQTT 3.1.1 (``protocol=MQTT3``: a Greengrass V2 core's Moquette broker speaks nothing else),
+TLS with the thing's certificate, TCP_NODELAY on their sockets (as the broker rig's Mosquitto
+has, like the core's Moquette), and wait for CONNACK and SUBACK before returning.
+
+:class:`ThingConnection` is one connection per thing whose client id is the thing name, shared
+by everything the harness does as that thing: a Greengrass V2 core admits a client device only
+with its thing name as client id, and a second connection with the same id closes the first.
 """
 
 from __future__ import annotations
@@ -25,6 +30,9 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 DEFAULT_TIMEOUT = 10.0
+MQTT3 = mqtt.MQTTv311
+"""MQTT 3.1.1: what a Greengrass V2 core's Moquette broker speaks (its only protocol)."""
+MQTT5 = mqtt.MQTTv5
 
 
 @dataclass(frozen=True)
@@ -53,13 +61,23 @@ def set_tcp_nodelay(client: mqtt.Client, userdata: Any, sock: Any) -> None:
 def connect_client(identity: MqttIdentity, *, subscribe: Iterable[str] = (),
                    on_message: Callable[[Any, Any, Any], None] | None = None,
                    no_local: bool = False, client_id: str | None = None,
-                   session_expiry: int = 0, timeout: float = DEFAULT_TIMEOUT) -> mqtt.Client:
+                   session_expiry: int = 0, timeout: float = DEFAULT_TIMEOUT,
+                   protocol: int = MQTT5) -> mqtt.Client:
     """A connected client (network loop running), subscribed to ``subscribe`` with QoS 1
     (again after every reconnection). ``no_local``: do not receive what it publishes.
     ``session_expiry`` > 0 keeps the session (its subscriptions and the QoS 1 messages
-    queued for it) that many seconds across disconnections; :func:`close_client` ends it."""
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id or identity.thing,
-                         protocol=mqtt.MQTTv5)
+    queued for it) that many seconds across disconnections; :func:`close_client` ends it.
+    Both are MQTT v5 features: with ``protocol=MQTT3`` they must be left out."""
+    v5 = protocol == MQTT5
+    if not v5 and (no_local or session_expiry):
+        raise ValueError("no_local and session_expiry need MQTT v5")
+    if v5:
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
+                             client_id=client_id or identity.thing, protocol=protocol)
+    else:
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
+                             client_id=client_id or identity.thing, protocol=protocol,
+                             clean_session=True)
     client.tls_set(ca_certs=str(identity.ca), certfile=str(identity.cert),
                    keyfile=str(identity.key), tls_version=ssl.PROTOCOL_TLS_CLIENT)
     client.reconnect_delay_set(min_delay=1, max_delay=2)
@@ -74,8 +92,7 @@ def connect_client(identity: MqttIdentity, *, subscribe: Iterable[str] = (),
         outcome["connect"] = reason
         connected.set()
         if not reason.is_failure and topics:
-            options = SubscribeOptions(qos=1, noLocal=no_local)
-            client.subscribe([(topic, options) for topic in topics])
+            client.subscribe(_subscription(topics, v5, no_local))
 
     def on_subscribe(client: mqtt.Client, userdata: Any, mid: int, reasons: Any,
                      properties: Any) -> None:
@@ -87,12 +104,15 @@ def connect_client(identity: MqttIdentity, *, subscribe: Iterable[str] = (),
     if on_message is not None:
         client.on_message = on_message
     try:
-        properties = None
-        if session_expiry:
-            properties = Properties(PacketTypes.CONNECT)
-            properties.SessionExpiryInterval = session_expiry
-        client.connect(identity.host, identity.port, keepalive=30,
-                       clean_start=not session_expiry, properties=properties)
+        if v5:
+            properties = None
+            if session_expiry:
+                properties = Properties(PacketTypes.CONNECT)
+                properties.SessionExpiryInterval = session_expiry
+            client.connect(identity.host, identity.port, keepalive=30,
+                           clean_start=not session_expiry, properties=properties)
+        else:
+            client.connect(identity.host, identity.port, keepalive=30)
     except (OSError, ssl.SSLError) as error:
         raise MqttError(f"{identity.thing} cannot connect to {identity.host}:{identity.port}: "
                         f"{error}") from error
@@ -113,6 +133,124 @@ def connect_client(identity: MqttIdentity, *, subscribe: Iterable[str] = (),
             raise MqttError(f"the broker refused {identity.thing}'s subscriptions: "
                             + ", ".join(f"{topic} ({reason})" for topic, reason in refused))
     return client
+
+
+def _subscription(topics: Iterable[str], v5: bool, no_local: bool = False) -> list[Any]:
+    """``topics`` at QoS 1, as paho's ``subscribe`` takes them for the protocol."""
+    if v5:
+        return [(topic, SubscribeOptions(qos=1, noLocal=no_local)) for topic in topics]
+    return [(topic, 1) for topic in topics]
+
+
+def filter_covers(broad: str, narrow: str) -> bool:
+    """Whether every topic that topic filter ``narrow`` matches is matched by ``broad`` too
+    (MQTT rules: ``+`` one level, ``#`` the rest; wildcards at the first level do not match
+    topics starting with ``$``). A subscription to ``narrow`` next to one to ``broad`` would
+    only bring duplicates."""
+    wide, tight = broad.split("/"), narrow.split("/")
+    for index, level in enumerate(wide):
+        if level == "#":
+            return not (index == 0 and tight[0].startswith("$"))
+        if index >= len(tight):
+            return False
+        if level == "+":
+            if tight[index] == "#" or (index == 0 and tight[0].startswith("$")):
+                return False
+            continue
+        if level != tight[index]:
+            return False
+    return len(wide) == len(tight)
+
+
+MessageHandler = Callable[[Any, Any, Any], None]
+"""paho's ``on_message``: ``(client, userdata, message)``."""
+
+
+class ThingConnection:
+    """One connection as ``identity.thing`` with the thing name as client id, shared by every
+    user of that thing: each adds a message handler (every message goes to every handler)
+    and the topic filters it needs (a filter an earlier one covers is not subscribed again,
+    so no message arrives twice). Subscriptions are made again after a reconnection."""
+
+    def __init__(self, identity: MqttIdentity, *, subscribe: Iterable[str] = (),
+                 handlers: Iterable[MessageHandler] = (), protocol: int = MQTT5,
+                 timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.identity = identity
+        self.protocol = protocol
+        self._handlers = list(handlers)
+        self._filters = list(subscribe)
+        self._acks: dict[int, list[Any]] = {}
+        self._acked = threading.Condition()
+        self.client = connect_client(identity, subscribe=self._filters,
+                                     on_message=self._dispatch, client_id=identity.thing,
+                                     protocol=protocol, timeout=timeout)
+        first_filters = list(self._filters)
+        connected = self.client.on_connect
+
+        def on_connect(client: mqtt.Client, userdata: Any, flags: Any, reason: Any,
+                       properties: Any) -> None:
+            connected(client, userdata, flags, reason, properties)  # the first filters
+            later = [topic for topic in self._filters if topic not in first_filters]
+            if not reason.is_failure and later:
+                client.subscribe(_subscription(later, protocol == MQTT5))
+
+        self.client.on_connect = on_connect
+        self.client.on_subscribe = self._on_subscribe
+
+    @property
+    def thing(self) -> str:
+        return self.identity.thing
+
+    @property
+    def filters(self) -> list[str]:
+        """The topic filters subscribed, in order."""
+        return list(self._filters)
+
+    def _dispatch(self, client: Any, userdata: Any, message: Any) -> None:
+        for handler in list(self._handlers):
+            handler(client, userdata, message)
+
+    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any,
+                      properties: Any) -> None:
+        with self._acked:
+            self._acks[mid] = list(reasons)
+            self._acked.notify_all()
+
+    def add_handler(self, handler: MessageHandler) -> None:
+        self._handlers.append(handler)
+
+    def remove_handler(self, handler: MessageHandler) -> None:
+        if handler in self._handlers:
+            self._handlers.remove(handler)
+
+    def subscribe(self, topics: Iterable[str], timeout: float = DEFAULT_TIMEOUT) -> None:
+        """Subscribe to the filters not covered yet; raises :class:`MqttError` when the broker
+        refuses one or does not answer within ``timeout``."""
+        new = [topic for topic in dict.fromkeys(topics)
+               if not any(filter_covers(have, topic) for have in self._filters)]
+        if not new:
+            return
+        # Not holding ``_acked`` across subscribe() (see publish_acknowledged): a SUBACK that
+        # comes back first is kept in ``_acks`` under its mid.
+        result, mid = self.client.subscribe(_subscription(new, self.protocol == MQTT5))
+        if result != mqtt.MQTT_ERR_SUCCESS:
+            raise MqttError(f"{self.thing} cannot subscribe to {', '.join(new)}: "
+                            f"{mqtt.error_string(result)}")
+        with self._acked:
+            if not self._acked.wait_for(lambda: mid in self._acks, timeout):
+                raise MqttError(f"no SUBACK for {self.thing}'s subscriptions within {timeout}s")
+            reasons = self._acks.pop(mid)
+        refused = [(topic, reason) for topic, reason in zip(new, reasons, strict=False)
+                   if reason.is_failure]
+        if refused:
+            raise MqttError(f"the broker refused {self.thing}'s subscriptions: "
+                            + ", ".join(f"{topic} ({reason})" for topic, reason in refused))
+        self._filters.extend(new)
+
+    def close(self) -> None:
+        """Disconnect (a clean session: nothing is kept on the broker)."""
+        self._handlers.clear()
+        _stop(self.client)
 
 
 def _stop(client: mqtt.Client) -> None:
@@ -170,22 +308,40 @@ class ShadowClient:
     """A thing's local Shadow over the MQTT Shadow topics: ``get``, ``update`` and
     ``delete`` publish the request and return the reply (the ``accepted`` or ``rejected``
     document, with the topic it came on). ``wait`` is how long to wait in total; ``pump``
-    is called while waiting (on the broker rig it runs the core)."""
+    is called while waiting (on the broker rig it runs the core).
+
+    It makes a connection of its own (client id ``<thing>-shadow-client``), or, given
+    ``connection``, shares that thing's :class:`ThingConnection` (what a Greengrass V2 core
+    requires: one connection per thing, the thing name as client id)."""
 
     def __init__(self, identity: MqttIdentity, thing: str, *,
-                 pump: Callable[[float], None] | None = None) -> None:
+                 pump: Callable[[float], None] | None = None,
+                 connection: ThingConnection | None = None) -> None:
         self.thing = thing
         self.prefix = f"$aws/things/{thing}/shadow"
         self._pump = pump
         self._replies = _Replies()
         self._tokens = 0
-        self.client = connect_client(
-            identity, subscribe=[f"{self.prefix}/{action}/{outcome}"
-                                 for action in ("get", "update", "delete")
-                                 for outcome in ("accepted", "rejected")],
-            on_message=self._on_message, client_id=f"{identity.thing}-shadow-client")
+        self._connection = connection
+        topics = [f"{self.prefix}/{action}/{outcome}" for action in ("get", "update", "delete")
+                  for outcome in ("accepted", "rejected")]
+        self._reply_topics = frozenset(topics)
+        if connection is not None:
+            connection.add_handler(self._on_message)
+            try:
+                connection.subscribe(topics)
+            except MqttError:
+                connection.remove_handler(self._on_message)
+                raise
+            self.client = connection.client
+        else:
+            self.client = connect_client(identity, subscribe=topics,
+                                         on_message=self._on_message,
+                                         client_id=f"{identity.thing}-shadow-client")
 
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
+        if message.topic not in self._reply_topics:
+            return  # on a shared connection: another thing's, or a request (its own echoed)
         try:
             body = json.loads(message.payload)
         except ValueError:
@@ -235,9 +391,13 @@ class ShadowClient:
         return self._request("delete", {}, wait)
 
     def close(self) -> None:
-        _stop(self.client)
+        """Stop listening; its own connection is closed, a shared one stays open."""
+        if self._connection is not None:
+            self._connection.remove_handler(self._on_message)
+        else:
+            _stop(self.client)
 
 
-__all__ = ["MqttError", "MqttIdentity", "ShadowClient", "close_client", "connect_client",
-           "publish_acknowledged",
+__all__ = ["MQTT3", "MQTT5", "MqttError", "MqttIdentity", "ShadowClient", "ThingConnection",
+           "close_client", "connect_client", "filter_covers", "publish_acknowledged",
            "set_tcp_nodelay"]

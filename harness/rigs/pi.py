@@ -9,9 +9,17 @@ at a time owns the Pi.
 
 Everything goes through the core the way a device reaches it: the local Shadow over the MQTT
 Shadow topics, messages published with a thing's certificate, what the configured client
-may read recorded as it arrives. The core's logs are read from ``<greengrass_root>/logs``;
-a core restart runs the configured ``restart_command``. The air and the chip cannot be set
-here, so scenarios that do are skipped with that reason.
+may read recorded as it arrives. The core is a Greengrass V2 core, which admits a client
+device only with the thing name of its certificate as client id and closes an older
+connection with the same id: so the session keeps one connection per thing
+(:class:`~harness.rigs.mqtt_client.ThingConnection`, client id = thing name), shared by its
+listener, its Shadow clients and its publishes as that thing, over MQTT 3.1.1 (the core's
+Moquette broker speaks nothing else; ``mqtt_protocol: mqtt5`` for EMQX). To publish as a
+device whose own program runs on the Pi (``bme680-sensor``), give the rig a thing of its own
+in ``devices`` (hil/README.md). The core's logs are read from ``<greengrass_root>/logs``
+(a Lambda's is its component's, ``<group>.<function>.log``); a core restart runs the
+configured ``restart_command``. The air and the chip cannot be set here, so scenarios that do
+are skipped with that reason.
 """
 
 from __future__ import annotations
@@ -25,15 +33,28 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.deploy.v2 import component_name
+from harness.group import load_group
 from harness.rigs.base import RigUnavailable
 from harness.rigs.hardware_lock import HardwareBusy, hardware_lock
-from harness.rigs.mqtt_client import MqttError, MqttIdentity, ShadowClient, connect_client
+from harness.rigs.mqtt_client import (
+    MQTT3,
+    MQTT5,
+    MqttError,
+    MqttIdentity,
+    ShadowClient,
+    ThingConnection,
+)
 from harness.rigs.pi_config import PiConfig, PiConfigError, PiConfigNotFound, load_pi_config
 from harness.rigs.preflight import discover_cores, preflight, skip_reason
 from harness.scenarios.schema import Scenario
 from harness.simulation import DEFAULT_GROUP
 
 LOCK_TIMEOUT = 600.0  # seconds to wait for another session to free the Pi
+LISTENER_TOPICS = ("#", "$aws/things/#")
+"""What the session's listener subscribes to as the configured client (``#`` does not match
+topics starting with ``$``): on a V2 core its client device auth policy must allow both
+filters literally."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +122,21 @@ class PiRig:
         core = self._core
         return MqttIdentity(who.thing, who.cert, who.key, core.ca, core.host, core.port)
 
+    @property
+    def protocol(self) -> int:
+        """The MQTT version of the rig's clients (``mqtt_protocol`` in the config)."""
+        return MQTT5 if self.config.mqtt_protocol == "mqtt5" else MQTT3
+
+    def log_name(self, name: str) -> str:
+        """The log file (without ``.log``) of ``name`` on the core: a function of the group
+        logs to its V2 component's, ``<group>.<function>``; anything else is taken as is."""
+        try:
+            group = load_group(self.group)
+        except (OSError, ValueError):
+            return name
+        function = next((f for f in group.functions if f.name == name), None)
+        return name if function is None else component_name(group, function)
+
     def open(self, scenario: Scenario, folder: Path) -> PiSession:
         return PiSession(self)
 
@@ -130,11 +166,27 @@ class PiSession:
         self._start = time.monotonic()
         self._seen: list[SeenMessage] = []
         self._lock = threading.Lock()
-        self._clients: dict[str, Any] = {}
         self._shadows: dict[str, ShadowClient] = {}
-        self._listener = connect_client(rig.identity(), subscribe=["#", "$aws/things/#"],
-                                        on_message=self._record,
-                                        client_id=f"{rig.config.client.thing}-listener")
+        self._connections: dict[str, ThingConnection] = {}
+        self._listener = self._connection(None, subscribe=LISTENER_TOPICS,
+                                          handlers=[self._record])
+
+    def _connection(self, thing: str | None, *, subscribe: Sequence[str] = (),
+                    handlers: Sequence[Callable[[Any, Any, Any], None]] = ()
+                    ) -> ThingConnection:
+        """The session's one connection as ``thing``'s identity (None: the configured
+        client), made on first use; its client id is the identity's thing name."""
+        identity = self.rig.identity(thing)
+        connection = self._connections.get(identity.thing)
+        if connection is None:
+            connection = ThingConnection(identity, subscribe=subscribe, handlers=handlers,
+                                         protocol=self.rig.protocol)
+            self._connections[identity.thing] = connection
+        else:
+            for handler in handlers:
+                connection.add_handler(handler)
+            connection.subscribe(subscribe)
+        return connection
 
     def _record(self, client: Any, userdata: Any, message: Any) -> None:
         with self._lock:
@@ -163,15 +215,18 @@ class PiSession:
         return self.rig.identity(thing)
 
     def client(self, thing: str) -> Any:
-        if thing not in self._clients:
-            self._clients[thing] = connect_client(self.identity(thing),
-                                                  client_id=f"{thing}-harness")
-        return self._clients[thing]
+        """The paho client of the session's connection as ``thing`` (shared: the same one
+        the listener and the Shadow clients use when ``thing`` is theirs)."""
+        return self._connection(thing).client
 
     def shadow_client(self, thing: str, as_thing: str | None = None) -> ShadowClient:
-        key = f"{thing}/{as_thing}"
+        """``thing``'s Shadow over the MQTT Shadow topics, on the connection as ``as_thing``
+        (the thing itself by default)."""
+        connection = self._connection(as_thing or thing)
+        key = f"{thing}/{connection.thing}"
         if key not in self._shadows:
-            self._shadows[key] = ShadowClient(self.identity(as_thing or thing), thing)
+            self._shadows[key] = ShadowClient(connection.identity, thing,
+                                              connection=connection)
         return self._shadows[key]
 
     def routed(self, topic: str) -> list[SeenMessage]:
@@ -218,8 +273,9 @@ class PiSession:
             return [m for m in self._seen if topic is None or m.topic == topic]
 
     def logs(self, name: str) -> list[str]:
-        """A Lambda component's log on the core (``<root>/logs/<name>.log``)."""
-        path = self.rig.config.greengrass_root / "logs" / f"{name}.log"
+        """A function's log on the core: its Lambda component's,
+        ``<root>/logs/<group>.<function>.log``; any other name's ``<root>/logs/<name>.log``."""
+        path = self.rig.config.greengrass_root / "logs" / f"{self.rig.log_name(name)}.log"
         try:
             return path.read_text(errors="replace").splitlines()
         except OSError:
@@ -234,10 +290,9 @@ class PiSession:
     def close(self) -> None:
         for shadow in self._shadows.values():
             shadow.close()
-        for client in [*self._clients.values(), self._listener]:
+        for connection in self._connections.values():
             with contextlib.suppress(Exception):
-                client.disconnect()
-                client.loop_stop()
+                connection.close()
 
 
 __all__ = ["PiRig", "PiSession", "SeenMessage"]

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import os
 import shlex
+import string
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -73,11 +74,16 @@ CONFIG_ENV = "HIL_PI_CONFIG"
 """The environment variable naming the config file (the pytest option ``--pi-config`` wins)."""
 PYTEST_OPTION = "--pi-config"
 
-DEFAULT_DEPLOYED_GLOB = "packages/artifacts-unarchived/*/*/**/{module}.py"
+DEFAULT_DEPLOYED_GLOB = "packages/artifacts-unarchived/{component}/{version}/**/{module}.py"
 """Where a deployed Lambda's code is looked for, under ``greengrass_root``, when ``lambdas``
-does not name the file: a Greengrass V2 Lambda component's artifacts are unarchived under
-``<greengrass_root>/packages/artifacts-unarchived/<component>/<version>/``, and how deep the
-module sits below that depends on how the function was zipped, hence the ``**``."""
+does not name the file (the ``deployed_glob`` setting's default). The nucleus unpacks a
+component's archive artifacts under ``<greengrass_root>/packages/artifacts-unarchived/
+<component>/<version>/`` [nucleus code: ``ComponentStore``], a ZIP into a folder named after
+it; that a Lambda component's code is such an archive, and where the module sits in it, is
+[unverified] (it depends on how the function was zipped, hence the ``**``). ``{component}`` is
+the function's V2 component (``<group>.<function>``), ``{version}`` the component version its
+Lambda version compiles to (``<version>.0.0``), ``{module}`` the handler's module."""
+_GLOB_FIELDS = frozenset({"component", "version", "module"})
 
 _BME680_ADDRESSES = (0x76, 0x77)
 _PATH_MAX = 4096  # Linux's PATH_MAX, in bytes
@@ -143,6 +149,41 @@ def _command(value: str) -> str:
     except ValueError as problem:  # what restart_argv would meet when a scenario restarts
         raise _rule_error(f"cannot be split into arguments as a shell would: {problem}"
                           ) from None
+    return value
+
+
+def _cli_command(value: str) -> str:
+    if not value.strip():
+        raise _rule_error("must not be empty: give how to run the Greengrass CLI, e.g."
+                          " sudo -n /greengrass/v2/bin/greengrass-cli")
+    try:
+        shlex.split(value)
+    except ValueError as problem:
+        raise _rule_error(f"cannot be split into arguments as a shell would: {problem}"
+                          ) from None
+    return value
+
+
+def _deployed_glob(value: str) -> str:
+    if not value.strip():
+        raise _rule_error("must not be empty: give a glob under greengrass_root, e.g."
+                          f" {DEFAULT_DEPLOYED_GLOB}")
+    if value.startswith(("/", "~")):
+        raise _rule_error(f"{value!r} is taken from greengrass_root: give it without the"
+                          " leading / or ~")
+    try:
+        fields = {name for _, name, _, _ in string.Formatter().parse(value)
+                  if name is not None}
+    except ValueError as problem:
+        raise _rule_error(f"{value!r} is not a template: {problem} (write {{{{ and }}}} for"
+                          " literal braces)") from None
+    unknown = sorted(fields - _GLOB_FIELDS)
+    if unknown:
+        raise _rule_error(f"{value!r} names {', '.join('{' + f + '}' for f in unknown)}: only"
+                          " {component}, {version} and {module} are filled in")
+    if "module" not in fields:
+        raise _rule_error(f"{value!r} does not name the file: it must hold {{module}}, as in"
+                          f" {DEFAULT_DEPLOYED_GLOB}")
     return value
 
 
@@ -224,8 +265,18 @@ class PiConfig(_Model):
     """The core's root folder (the installer's ``--root``)."""
     lambdas: dict[FunctionName, ConfigPath | None] = Field(default_factory=dict)
     """Per function of lambdas/group.yaml, the deployed file holding its module on the Pi.
-    A function not listed (or listed as null) is looked for with
-    :data:`DEFAULT_DEPLOYED_GLOB` under ``greengrass_root``."""
+    A function not listed (or listed as null) is looked for with ``deployed_glob`` under
+    ``greengrass_root``."""
+    deployed_glob: Annotated[str, AfterValidator(_deployed_glob)] = DEFAULT_DEPLOYED_GLOB
+    """Where a deployed Lambda's module is looked for under ``greengrass_root``
+    (:data:`DEFAULT_DEPLOYED_GLOB`; ``{component}``, ``{version}``, ``{module}`` filled in)."""
+    greengrass_cli: Annotated[str, AfterValidator(_cli_command)] | None = None
+    """How the preflight runs the Greengrass CLI (``component list`` is appended; run without
+    a shell). None: ``sudo -n <greengrass_root>/bin/greengrass-cli``. From a laptop, prefix
+    ssh: ``ssh pi@gg-core.local sudo -n /greengrass/v2/bin/greengrass-cli``."""
+    mqtt_protocol: Literal["mqtt3", "mqtt5"] = "mqtt3"
+    """The MQTT version of the rig's clients: ``mqtt3`` (3.1.1) for the core's Moquette broker,
+    which speaks nothing else; ``mqtt5`` for an EMQX broker."""
     restart_command: Annotated[str, AfterValidator(_command)] | None = (
         "sudo systemctl restart greengrass"
     )
@@ -255,6 +306,13 @@ class PiConfig(_Model):
     def source(self) -> Path | None:
         """The file this config was read from (None when built in Python)."""
         return self._source
+
+    @property
+    def greengrass_cli_argv(self) -> list[str]:
+        """:attr:`greengrass_cli` split into arguments, or its default."""
+        if self.greengrass_cli is None:
+            return ["sudo", "-n", str(self.greengrass_root / "bin" / "greengrass-cli")]
+        return shlex.split(self.greengrass_cli)
 
     @property
     def restart_argv(self) -> list[str] | None:

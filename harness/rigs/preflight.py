@@ -6,44 +6,78 @@ not, so a session can log them all and skip with :func:`skip_reason`:
 - ``file <field>``: each certificate, key and CA the config names exists, is readable and holds
   PEM data of the right kind;
 - ``core``: the core's broker accepts an MQTT connection over TLS with the client certificate
-  (CONNACK within the timeout), at the configured address or at the addresses the Greengrass
-  discovery service gives;
+  and the client's thing name as client id (CONNACK within the timeout), at the configured
+  address or at the addresses the Greengrass discovery service gives;
+- ``device <name>``: the same for each identity under ``devices`` (client id: its ``thing``);
+  a Greengrass V2 core answers CONNACK 0x04 when the client id is not the name of a thing
+  attached to the certificate, or the client device auth policy does not let it connect;
 - ``sensor``: the BME680 answers on the configured bus and address with chip id 0x61;
+- ``nucleus``: the Greengrass V2 nucleus answers the Greengrass CLI (``greengrass-cli
+  component list``, run as ``greengrass_cli`` says: locally with sudo by default, or over
+  ssh) and is at least the version the group needs: 2.2.0 for client devices at all, 2.6.0
+  when a device uses a shadow through the core or a Lambda a ``PUB_SUB`` wildcard
+  (``greengrass-v2-topology.md`` §1.1, §2.1);
+- ``component <name>``: each component the station needs is deployed and running: client
+  device auth, the Moquette broker, the MQTT bridge, ShadowManager, the legacy subscription
+  router when a Lambda publishes with ``greengrasssdk``, and ``<group>.<function>`` for each
+  function at the component version its Lambda version compiles to (``<version>.0.0``).
+  ``RUNNING``, or for an on-demand Lambda also ``FINISHED`` (it runs only while it has work);
+  ``ERRORED``, ``BROKEN`` or any other state fails with the state in the reason;
 - ``lambda <name>``: for each function of ``lambdas/group.yaml``, the file deployed on the Pi is
   byte for byte the ``lambdas/<module>.py`` under test (sha256).
 
 Everything that touches the outside is injectable (``bus_factory``, ``connect``, ``discover``,
-``read_file``), so the checks and their messages are tested without a Pi.
+``read_file``, ``run``), so the checks and their messages are tested without a Pi.
 """
 
 from __future__ import annotations
 
 import errno
+import getpass
 import hashlib
 import os
+import re
+import shlex
 import ssl
+import subprocess
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from harness.group import Group, load_group
-from harness.rigs.pi_config import DEFAULT_DEPLOYED_GLOB, PiConfig
+from harness.deploy.plan import DeployError
+from harness.deploy.v2 import component_name, component_version
+from harness.group import Function, Group, load_group
+from harness.rigs.pi_config import ClientIdentity, PiConfig
 
 __all__ = [
     "BME680_CHIP_ID",
     "CHIP_ID_REGISTER",
     "Check",
+    "CommandResult",
+    "Component",
     "CoreTarget",
+    "NucleusUnreachable",
+    "Requirement",
+    "check_component",
+    "check_components",
     "check_core",
+    "check_devices",
     "check_files",
     "check_lambdas",
+    "check_nucleus",
     "check_sensor",
     "default_bus_factory",
+    "deployed_pattern",
     "discover_cores",
     "mqtt_connect",
+    "nucleus_minimum",
+    "parse_component_list",
     "preflight",
+    "read_components",
+    "required_components",
+    "run_command",
     "skip_reason",
 ]
 
@@ -58,6 +92,9 @@ _OTHER_CHIPS = {
     0x55: "a BMP180 or BMP085",
 }
 DEFAULT_TIMEOUT = 10.0
+CLI_TIMEOUT = 120.0
+"""Seconds for ``greengrass-cli component list``: it starts a JVM, which takes tens of seconds
+on a Raspberry Pi."""
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_GROUP = REPO_ROOT / "lambdas" / "group.yaml"
 
@@ -98,11 +135,27 @@ class SMBusLike(Protocol):
 BusFactory = Callable[[int], SMBusLike]
 """Opens I2C bus number ``n`` (``smbus2.SMBus(n)`` on the Pi)."""
 Connect = Callable[[CoreTarget, PiConfig, float], None]
-"""Connects to the core's broker as the config's client within the timeout, then disconnects;
-raises (OSError, ssl.SSLError, TimeoutError, ConnectionRefusedError...) when it cannot."""
+"""Connects to the core's broker as the config's client (client id: its thing name) within
+the timeout, then disconnects; raises (OSError, ssl.SSLError, TimeoutError,
+ConnectionRefusedError...) when it cannot. The ``device`` checks call it with a copy of the
+config whose ``client`` is the device's identity."""
 Discover = Callable[[PiConfig, Path, float], list[CoreTarget]]
 """Asks the discovery service where the core is; group CA files are written to the folder."""
 ReadFile = Callable[[Path], bytes]
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """How a command ended: its exit status and what it wrote."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+RunCommand = Callable[[Sequence[str], float], CommandResult]
+"""Runs ``argv`` (no shell) and waits at most the timeout; raises ``FileNotFoundError`` when
+the program is not there and ``subprocess.TimeoutExpired`` when it takes too long."""
 
 
 # ---------------------------------------------------------------- (a) files
@@ -185,32 +238,65 @@ def check_core(
 ) -> Check:
     """Whether the core's broker accepts the client (trying each discovered address in turn)."""
     with tempfile.TemporaryDirectory(prefix="gg-preflight-") as folder:
-        if config.core is not None:
-            targets = [CoreTarget(config.core.host, config.core.port, config.core.ca)]
-        else:
-            assert config.discovery is not None
-            where = f"https://{config.discovery.endpoint}:{config.discovery.port}"
-            try:
-                targets = discover(config, Path(folder), timeout)
-            except Exception as error:  # the discovery module's errors name the cause
-                return Check("core", False, f"discovery at {where} for thing"
-                             f" {config.client.thing!r} failed: {error}")
-            if not targets:
-                return Check("core", False, f"discovery at {where} lists no core for thing"
-                             f" {config.client.thing!r}: associate it with the core")
-        failures = []
-        for target in targets:
-            try:
-                connect(target, config, timeout)
-            except Exception as error:
-                failures.append(f"no core at {target}: {_connection_problem(error, target)}")
-                continue
-            return Check("core", True, f"the core at {target} accepted {config.client.thing!r}"
-                         " (MQTT over TLS)")
-    return Check("core", False, "; ".join(failures))
+        return _reach_core(config, connect, discover, timeout, Path(folder))[0]
 
 
-def _connection_problem(error: Exception, target: CoreTarget) -> str:
+def _reach_core(config: PiConfig, connect: Connect, discover: Discover, timeout: float,
+                folder: Path) -> tuple[Check, CoreTarget | None]:
+    """The ``core`` check, and the address that accepted the client (its CA in ``folder``
+    when discovery gave it)."""
+    if config.core is not None:
+        targets = [CoreTarget(config.core.host, config.core.port, config.core.ca)]
+    else:
+        assert config.discovery is not None
+        where = f"https://{config.discovery.endpoint}:{config.discovery.port}"
+        try:
+            targets = discover(config, folder, timeout)
+        except Exception as error:  # the discovery module's errors name the cause
+            return Check("core", False, f"discovery at {where} for thing"
+                         f" {config.client.thing!r} failed: {error}"), None
+        if not targets:
+            return Check("core", False, f"discovery at {where} lists no core for thing"
+                         f" {config.client.thing!r}: associate it with the core"), None
+    failures = []
+    for target in targets:
+        try:
+            connect(target, config, timeout)
+        except Exception as error:
+            problem = _connection_problem(error, target, config.client, "client")
+            failures.append(f"no core at {target}: {problem}")
+            continue
+        return Check("core", True, f"the core at {target} accepted {config.client.thing!r}"
+                     " (MQTT over TLS)"), target
+    return Check("core", False, "; ".join(failures)), None
+
+
+def check_devices(
+    config: PiConfig,
+    target: CoreTarget,
+    *,
+    connect: Connect = mqtt_connect,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> list[Check]:
+    """One check per identity under ``devices``: the core at ``target`` (the address that
+    accepted the client) accepts it too, its thing name as client id."""
+    checks = []
+    for name, identity in config.devices.items():
+        as_device = config.model_copy(update={"client": identity})
+        try:
+            connect(target, as_device, timeout)
+        except Exception as error:
+            problem = _connection_problem(error, target, identity, f"devices.{name}")
+            checks.append(Check(f"device {name}", False, f"the core at {target} did not"
+                                f" accept {identity.thing!r}: {problem}"))
+            continue
+        checks.append(Check(f"device {name}", True, f"the core at {target} accepted"
+                            f" {identity.thing!r} (MQTT over TLS)"))
+    return checks
+
+
+def _connection_problem(error: Exception, target: CoreTarget,
+                        identity: ClientIdentity | None = None, field: str = "client") -> str:
     text = str(error) or type(error).__name__
     if isinstance(error, ssl.SSLCertVerificationError):
         if "Hostname mismatch" in text or "IP address mismatch" in text:
@@ -223,6 +309,13 @@ def _connection_problem(error: Exception, target: CoreTarget) -> str:
     if isinstance(error, ConnectionRefusedError) and error.errno == errno.ECONNREFUSED:
         return (f"{text}: is Greengrass running there, with its MQTT broker on port"
                 f" {target.port}?")
+    if (isinstance(error, ConnectionRefusedError) and error.errno is None
+            and identity is not None):  # a CONNACK that refuses (device.greengrass_connect)
+        thing = identity.thing
+        return (f"{text}: a Greengrass V2 core admits a client only when its client id is the"
+                f" name of the thing its certificate is attached to: attach the certificate"
+                f" {identity.cert} to thing {thing!r} (or fix {field}.thing), and let the"
+                f" client device auth policy allow mqtt:connect on mqtt:clientId:{thing}")
     return text
 
 
@@ -273,7 +366,339 @@ def check_sensor(config: PiConfig, bus_factory: BusFactory = default_bus_factory
     return Check("sensor", True, f"{where} answered chip id 0x61 (BME680)")
 
 
-# ---------------------------------------------------------------- (d) the deployed Lambdas
+# ---------------------------------------------------------------- (d) the nucleus and components
+
+
+NUCLEUS = "aws.greengrass.Nucleus"
+CLIENT_DEVICE_AUTH = "aws.greengrass.clientdevices.Auth"
+MOQUETTE = "aws.greengrass.clientdevices.mqtt.Moquette"
+BRIDGE = "aws.greengrass.clientdevices.mqtt.Bridge"
+SHADOW_MANAGER = "aws.greengrass.ShadowManager"
+ROUTER = "aws.greengrass.LegacySubscriptionRouter"
+PLUGINS = frozenset({CLIENT_DEVICE_AUTH, MOQUETTE, BRIDGE, SHADOW_MANAGER})
+"""Components that run inside the nucleus and log to its ``greengrass.log``."""
+CLIENT_DEVICES_NUCLEUS = "2.2.0"
+SHADOWS_NUCLEUS = "2.6.0"
+SHADOWS_COMPONENTS = "2.2.0"  # ShadowManager and the bridge, for client device shadows
+FAILED_STATES = frozenset({"ERRORED", "BROKEN"})
+
+
+@dataclass(frozen=True)
+class Component:
+    """One component as ``greengrass-cli component list`` shows it."""
+
+    name: str
+    version: str
+    state: str
+    configuration: str = "null"  # JSON, as the CLI prints it
+
+
+class NucleusUnreachable(RuntimeError):
+    """The Greengrass CLI did not list the components; the message says why and what to do."""
+
+
+def run_command(argv: Sequence[str], timeout: float) -> CommandResult:
+    """Run ``argv`` without a shell or input, and collect what it writes."""
+    completed = subprocess.run(list(argv), capture_output=True, text=True, errors="replace",
+                               stdin=subprocess.DEVNULL, timeout=timeout, check=False)
+    return CommandResult(completed.returncode, completed.stdout, completed.stderr)
+
+
+_FIELD = re.compile(r"^\s*(Component Name|Version|State|Configuration):\s?(.*?)\s*$")
+
+
+def parse_component_list(text: str) -> dict[str, Component]:
+    """The components in the output of ``greengrass-cli component list`` (or ``component
+    details``), by name.
+
+    The format, from the AWS docs (gg-cli-component.html) and the CLI's source
+    (``ComponentCommand.printComponentDetails``), where newer CLIs indent the lines after
+    the name by four spaces::
+
+        Components currently running in Greengrass:
+        Component Name: aws.greengrass.Nucleus
+            Version: 2.12.1
+            State: FINISHED
+            Configuration: {"awsRegion":"us-east-1", ...}
+
+    Raises ``ValueError`` when the text holds no component at all.
+    """
+    found: dict[str, Component] = {}
+    fields: dict[str, str] = {}
+
+    def keep() -> None:
+        if "Component Name" in fields:
+            name = fields["Component Name"]
+            found[name] = Component(name, fields.get("Version", ""),
+                                    fields.get("State", "").upper(),
+                                    fields.get("Configuration", "null"))
+
+    for line in text.splitlines():
+        match = _FIELD.match(line)
+        if match is None:
+            continue
+        key, value = match.groups()
+        if key == "Component Name":
+            keep()
+            fields = {}
+        fields[key] = value
+    keep()
+    if not found:
+        raise ValueError("no 'Component Name:' line")
+    return found
+
+
+def read_components(config: PiConfig, run: RunCommand = run_command,
+                    timeout: float = CLI_TIMEOUT) -> dict[str, Component]:
+    """Every component on the core, as the Greengrass CLI lists it (``component list``, run
+    the way ``greengrass_cli`` in the pi config says). Raises :class:`NucleusUnreachable`
+    saying why not and what to do."""
+    argv = [*config.greengrass_cli_argv, "component", "list"]
+    shown = shlex.join(argv)
+    try:
+        result = run(argv, timeout)
+    except FileNotFoundError:
+        raise NucleusUnreachable(_cli_missing(config, argv[0])) from None
+    except PermissionError as error:
+        raise NucleusUnreachable(f"cannot run {argv[0]} ({error}): fix greengrass_cli in"
+                                 f" {_config_name(config)}") from None
+    except subprocess.TimeoutExpired:
+        raise NucleusUnreachable(
+            f"`{shown}` did not answer within {timeout:g} s: is the Pi overloaded? (the"
+            " CLI starts a Java VM; top shows what runs)") from None
+    if result.returncode == 0:
+        try:
+            return parse_component_list(result.stdout)
+        except ValueError:
+            if not result.stderr.strip():
+                first = (result.stdout.strip().splitlines() or ["nothing"])[0][:120]
+                raise NucleusUnreachable(f"`{shown}` printed no component (it printed:"
+                                         f" {first}): is this a Greengrass V2 core?") from None
+    raise NucleusUnreachable(_cli_problem(config, argv, result))
+
+
+def _cli_path(config: PiConfig) -> str:
+    """The Greengrass CLI's own path in the command (after sudo, ssh and their options)."""
+    argv = config.greengrass_cli_argv
+    return next((arg for arg in reversed(argv) if "greengrass-cli" in arg), argv[-1])
+
+
+def _cli_missing(config: PiConfig, program: str) -> str:
+    cli = _cli_path(config)
+    if program == cli:
+        return (f"the Greengrass CLI is not installed at {cli}: deploy aws.greengrass.Cli to"
+                " the core (hil/README.md, \"The Greengrass CLI\"), or fix greengrass_cli in"
+                f" {_config_name(config)}")
+    return (f"cannot run {program}: it is not installed here; install it, or fix"
+            f" greengrass_cli in {_config_name(config)}")
+
+
+def _cli_problem(config: PiConfig, argv: Sequence[str], result: CommandResult) -> str:
+    """Why the CLI failed and what to do, from what it wrote. The texts are the ones of sudo
+    and of the CLI's ``NucleusAdapterIpcClientImpl`` (aws-greengrass-cli)."""
+    cli, shown, where = _cli_path(config), shlex.join(argv), _config_name(config)
+    text = f"{result.stderr}\n{result.stdout}"
+    log = config.greengrass_root / "logs" / "greengrass.log"
+    if "a password is required" in text:
+        user = getpass.getuser()
+        return (f"sudo asks {user} for a password to run the Greengrass CLI: allow it without"
+                f" one (sudoers: {user} ALL=(root) NOPASSWD: {cli}), or add {user} to a group"
+                " named in aws.greengrass.Cli's AuthorizedPosixGroups and set greengrass_cli"
+                f" to {cli} in {where}")
+    if "Not able to find auth information" in text:
+        return (f"this user may not use the Greengrass CLI ({_detail(text)}): run it with sudo"
+                " (greengrass_cli: sudo -n ...), or add the user to a group named in"
+                " aws.greengrass.Cli's AuthorizedPosixGroups")
+    if "command not found" in text or (cli in text and "No such file" in text):
+        return _cli_missing(config, cli)
+    if "Unable to create ipc client" in text or "GGC root path not configured" in text:
+        return (f"the Greengrass nucleus does not answer the Greengrass CLI ({_detail(text)}):"
+                " is Greengrass running? (sudo systemctl status greengrass; its log:"
+                f" {log})")
+    return f"`{shown}` failed (exit status {result.returncode}): {_detail(text)}"
+
+
+def _detail(text: str) -> str:
+    """The most telling line of a command's complaint: the last Java ``Caused by:``, else
+    the first line that is not a stack frame."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    causes = [line for line in lines if line.startswith("Caused by:")]
+    if causes:
+        return causes[-1][:200]
+    plain = [line for line in lines if not line.startswith("at ")]
+    return (plain[0] if plain else "no output")[:200]
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """A component the station needs on the core, and what state and version it must have."""
+
+    name: str
+    why: str
+    states: tuple[str, ...] = ("RUNNING",)
+    version: str | None = None  # exactly this version
+    minimum: str | None = None  # at least this version ...
+    minimum_why: str = ""  # ... for this
+    problem: str | None = None  # why it cannot be checked (a function version that is an alias)
+
+    @property
+    def log(self) -> str:
+        """Its log file under ``<greengrass_root>/logs``: plugins log to the nucleus's."""
+        return "greengrass.log" if self.name in PLUGINS else f"{self.name}.log"
+
+
+def _client_device_shadows(group: Group) -> list[str]:
+    """The subscriptions through which a device uses a shadow on the core."""
+    return [f"{s.source} -> {s.target}" for s in group.subscriptions
+            if {s.source_kind, s.target_kind} == {"device", "GGShadowService"}]
+
+
+def _pubsub_wildcards(group: Group) -> list[str]:
+    """The ``PUB_SUB`` event sources with wildcards (a device or the shadow service to a
+    Lambda, on a topic filter with ``+`` or ``#``)."""
+    return [f"{s.source} -> {s.target} on {s.subject}" for s in group.subscriptions
+            if s.target_kind == "function" and s.source_kind in ("device", "GGShadowService")
+            and ("+" in s.subject or "#" in s.subject)]
+
+
+def nucleus_minimum(group: Group) -> tuple[str, str]:
+    """The oldest nucleus the group runs on, and why (``greengrass-v2-topology.md`` §1.1,
+    §2.1): 2.6.0 for client device shadows or ``PUB_SUB`` wildcards, else 2.2.0 for client
+    devices (the rig's own clients are client devices)."""
+    shadows, wildcards = _client_device_shadows(group), _pubsub_wildcards(group)
+    if shadows:
+        return SHADOWS_NUCLEUS, f"client device shadows ({shadows[0]})"
+    if wildcards:
+        return SHADOWS_NUCLEUS, f"PUB_SUB event sources with wildcards ({wildcards[0]})"
+    return CLIENT_DEVICES_NUCLEUS, "client devices"
+
+
+def _uses_router(group: Group) -> list[str]:
+    """The subscriptions a Lambda's ``greengrasssdk.publish`` goes through (to the cloud or
+    to another Lambda): on V2 only the legacy subscription router carries them."""
+    return [f"{s.source} -> {s.target}" for s in group.subscriptions
+            if s.source_kind == "function" and s.target_kind in ("cloud", "function")]
+
+
+def required_components(group: Group) -> list[Requirement]:
+    """The components the station needs on the core, in deployment order."""
+    shadows = _client_device_shadows(group)
+    shadow_minimum = SHADOWS_COMPONENTS if shadows else None
+    shadow_why = f"client device shadows ({shadows[0]})" if shadows else ""
+    needed = [
+        Requirement(CLIENT_DEVICE_AUTH, "it admits the rig's clients and the group's devices"),
+        Requirement(MOQUETTE, "the core's MQTT broker the devices and the rig connect to"),
+        Requirement(BRIDGE, "it relays device messages to the Lambdas and the shadow topics",
+                    minimum=shadow_minimum, minimum_why=shadow_why),
+        Requirement(SHADOW_MANAGER, "it keeps the local shadows the station and the rig use",
+                    minimum=shadow_minimum, minimum_why=shadow_why),
+    ]
+    routed = _uses_router(group)
+    if routed:
+        needed.append(Requirement(ROUTER, f"greengrasssdk.publish needs it ({routed[0]})"))
+    for function in group.functions:
+        needed.append(_lambda_requirement(group, function))
+    return needed
+
+
+def _lambda_requirement(group: Group, function: Function) -> Requirement:
+    name = component_name(group, function)
+    why = f"function {function.name} of the group"
+    # A pinned Lambda runs all the time; an on-demand one only while it has work, so its
+    # component may be FINISHED between invocations [unverified on a device].
+    states = ("RUNNING",) if function.pinned else ("RUNNING", "FINISHED")
+    try:
+        version = component_version(function)
+    except DeployError:
+        return Requirement(name, why, states, problem=(
+            f"function {function.name} has version {function.version!r}, an alias: a"
+            " Greengrass V2 component is imported from a published version number; give"
+            " its number as version in the group file"))
+    return Requirement(name, why, states, version=version)
+
+
+def check_nucleus(config: PiConfig, group: Group, components: Mapping[str, Component]) -> Check:
+    """The nucleus is listed, not failed, and new enough for the group."""
+    minimum, why = nucleus_minimum(group)
+    nucleus = components.get(NUCLEUS)
+    if nucleus is None:
+        return Check("nucleus", False, f"the Greengrass CLI lists no {NUCLEUS}: is"
+                     f" {config.greengrass_root} a Greengrass V2 core? (greengrass_root in"
+                     f" {_config_name(config)})")
+    if nucleus.state in FAILED_STATES:
+        return Check("nucleus", False, _failed_state(config, NUCLEUS, nucleus,
+                                                     "greengrass.log"))
+    if _version_key(nucleus.version) < _version_key(minimum):
+        return Check("nucleus", False, f"the Greengrass nucleus is {nucleus.version}; {why}"
+                     f" need {minimum} or newer: deploy a newer {NUCLEUS} (python -m harness"
+                     " deploy --nucleus-version ...)")
+    return Check("nucleus", True, f"Greengrass nucleus {nucleus.version} answers ({minimum} or"
+                 f" newer for {why})")
+
+
+def check_component(config: PiConfig, requirement: Requirement,
+                    components: Mapping[str, Component]) -> Check:
+    """One component: present, in an accepted state, at the right version."""
+    name = f"component {requirement.name}"
+    if requirement.problem is not None:
+        return Check(name, False, requirement.problem)
+    found = components.get(requirement.name)
+    if found is None:
+        return Check(name, False, f"{requirement.name} is not deployed on the core"
+                     f" ({requirement.why}): deploy the group (python -m harness deploy"
+                     " --apply)")
+    if found.state in FAILED_STATES:
+        return Check(name, False, _failed_state(config, requirement.name, found,
+                                                requirement.log))
+    if found.state not in requirement.states:
+        accepted = " or ".join(requirement.states)
+        log = config.greengrass_root / "logs" / requirement.log
+        return Check(name, False, f"{requirement.name} {found.version} is {found.state}, not"
+                     f" {accepted}: a deployment may still be under way (greengrass-cli"
+                     f" deployment list); if not, its log says why: {log}")
+    if requirement.version is not None and found.version != requirement.version:
+        return Check(name, False, f"{requirement.name} is version {found.version} on the core,"
+                     f" but {requirement.why} compiles to {requirement.version} (Lambda version"
+                     f" {requirement.version.split('.')[0]}): deploy the group (python -m"
+                     " harness deploy --apply), or set the function's version in the group"
+                     " file to the one deployed")
+    if (requirement.minimum is not None
+            and _version_key(found.version) < _version_key(requirement.minimum)):
+        return Check(name, False, f"{requirement.name} is {found.version};"
+                     f" {requirement.minimum_why} need {requirement.minimum} or newer: deploy a"
+                     " newer one (python -m harness deploy --apply --component-version"
+                     f" {requirement.name}=<version>)")
+    return Check(name, True, f"{requirement.name} {found.version} is {found.state}")
+
+
+def check_components(config: PiConfig, group: Group,
+                     components: Mapping[str, Component]) -> list[Check]:
+    """One check per component the station needs (:func:`required_components`)."""
+    return [check_component(config, requirement, components)
+            for requirement in required_components(group)]
+
+
+def _failed_state(config: PiConfig, name: str, found: Component, log: str) -> str:
+    where = config.greengrass_root / "logs" / log
+    if found.state == "BROKEN":
+        return (f"{name} {found.version} is BROKEN (it failed three times): read why in"
+                f" {where}, fix it, and deploy again (only a new deployment restarts a BROKEN"
+                " component)")
+    return (f"{name} {found.version} is ERRORED (the nucleus is restarting it): read why in"
+            f" {where}")
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    """``2.12.1`` as (2, 12, 1), for comparing; what follows the digits of a part (``-rc1``)
+    is ignored."""
+    key = []
+    for part in version.split("."):
+        digits = re.match(r"\d+", part)
+        key.append(int(digits.group()) if digits else 0)
+    return tuple(key)
+
+
+# ---------------------------------------------------------------- (e) the deployed Lambdas
 
 
 def check_lambdas(
@@ -294,14 +719,25 @@ def check_lambdas(
                                 f" {_config_name(config)} names no function of the group"
                                 f" (functions: {known})"))
     for function in group.functions:
-        checks.append(_check_lambda(config, function.name, function.module, lambdas_dir,
-                                    read_file))
+        checks.append(_check_lambda(config, group, function, lambdas_dir, read_file))
     return checks
 
 
+def deployed_pattern(config: PiConfig, group: Group, function: Function) -> str:
+    """``deployed_glob`` for ``function``: its component, the component version its Lambda
+    version compiles to (any version when it is an alias), its module."""
+    try:
+        version = component_version(function)
+    except DeployError:
+        version = "*"
+    return config.deployed_glob.format(component=component_name(group, function),
+                                       version=version, module=function.module)
+
+
 def _check_lambda(
-    config: PiConfig, name: str, module: str, lambdas_dir: Path, read_file: ReadFile
+    config: PiConfig, group: Group, function: Function, lambdas_dir: Path, read_file: ReadFile
 ) -> Check:
+    name, module = function.name, function.module
     check_name = f"lambda {name}"
     local = lambdas_dir / f"{module}.py"
     local_name = _shown(local)
@@ -313,7 +749,7 @@ def _check_lambda(
     if deployed is not None:
         candidates = [deployed]
     else:
-        pattern = DEFAULT_DEPLOYED_GLOB.format(module=module)
+        pattern = deployed_pattern(config, group, function)
         unsearchable = _unsearchable(config.greengrass_root / pattern.split("*", 1)[0])
         if unsearchable is not None:
             return Check(check_name, False, f"cannot look for the deployed {module}.py:"
@@ -370,16 +806,21 @@ def preflight(
     connect: Connect = mqtt_connect,
     discover: Discover = discover_cores,
     read_file: ReadFile = Path.read_bytes,
+    run: RunCommand = run_command,
     group: Group | str | Path = DEFAULT_GROUP,
     lambdas_dir: str | Path | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    cli_timeout: float = CLI_TIMEOUT,
 ) -> list[Check]:
-    """Every check of the pi rig, in order: files, core, sensor, deployed Lambdas.
+    """Every check of the pi rig, in order: files, core, devices, sensor, nucleus, components,
+    deployed Lambdas.
 
+    :param run: runs the Greengrass CLI (:func:`run_command`).
     :param group: the group (or its file) whose functions must be deployed.
     :param lambdas_dir: where ``<module>.py`` of the code under test is; by default the group
         file's folder (``lambdas/``).
     :param timeout: seconds for the core to answer (discovery, TCP, TLS, CONNACK).
+    :param cli_timeout: seconds for ``greengrass-cli component list``.
     """
     group_file = None if isinstance(group, Group) else Path(group)
     if lambdas_dir is None:
@@ -389,15 +830,27 @@ def preflight(
     if unusable:
         checks.append(Check("core", False, f"not tried: {', '.join(unusable)} unusable"))
     else:
-        checks.append(check_core(config, connect=connect, discover=discover, timeout=timeout))
+        with tempfile.TemporaryDirectory(prefix="gg-preflight-") as folder:
+            core, target = _reach_core(config, connect, discover, timeout, Path(folder))
+            checks.append(core)
+            if target is not None:  # the devices where the client got in
+                checks.extend(check_devices(config, target, connect=connect,
+                                            timeout=timeout))
     checks.append(check_sensor(config, bus_factory))
     if group_file is not None:
         try:
             group = load_group(group_file)
         except (OSError, ValueError) as error:
-            checks.append(Check("lambdas", False, f"cannot load {group_file}: {error}"))
+            checks.append(Check("group", False, f"cannot load {group_file}: {error}"))
             return checks
     assert isinstance(group, Group)
+    try:
+        components = read_components(config, run, cli_timeout)
+    except NucleusUnreachable as error:
+        checks.append(Check("nucleus", False, str(error)))
+    else:
+        checks.append(check_nucleus(config, group, components))
+        checks.extend(check_components(config, group, components))
     checks.extend(check_lambdas(config, group, Path(lambdas_dir), read_file))
     return checks
 

@@ -57,6 +57,12 @@ def test_the_defaults_fit_the_weather_station(tmp_path):
     assert config.timing_factor == 3.0
     assert config.lock_file == Path("/tmp/gg-harness-pi.lock")
     assert config.source == tmp_path / "pi.yaml"
+    # a Greengrass V2 core: its CLI run locally with sudo, its Moquette broker on MQTT 3.1.1
+    assert config.greengrass_cli is None
+    assert config.greengrass_cli_argv == ["sudo", "-n", "/greengrass/v2/bin/greengrass-cli"]
+    assert config.mqtt_protocol == "mqtt3"
+    assert config.deployed_glob == (
+        "packages/artifacts-unarchived/{component}/{version}/**/{module}.py")
 
 
 def test_relative_paths_are_taken_from_the_files_folder_not_the_working_directory(
@@ -167,8 +173,8 @@ def test_every_problem_is_reported_with_its_line(tmp_path):
         "13: lambdas.not a name: key 'not a name' is not a valid Lambda function name: 1-64"
         " letters, digits, '-' or '_'",
         "14: frobnicate: unknown field (allowed here: core, discovery, client, devices,"
-        " shadow_thing, sensor, greengrass_root, lambdas, restart_command, timing_factor,"
-        " lock_file)",
+        " shadow_thing, sensor, greengrass_root, lambdas, deployed_glob, greengrass_cli,"
+        " mqtt_protocol, restart_command, timing_factor, lock_file)",
     ]
 
 
@@ -250,3 +256,39 @@ def test_built_in_python_without_a_file():
     })
     assert config.client.cert == Path("relative.pem")  # no file: nothing to resolve against
     assert config.source is None
+
+
+def test_the_greengrass_cli_follows_the_root_or_is_given_as_a_command(tmp_path):
+    config = load_pi_config(write(tmp_path, MINIMAL + "greengrass_root: /opt/gg\n"))
+    assert config.greengrass_cli_argv == ["sudo", "-n", "/opt/gg/bin/greengrass-cli"]
+    config = load_pi_config(write(tmp_path, MINIMAL + textwrap.dedent("""\
+        greengrass_cli: ssh -o BatchMode=yes 'pi@gg core' sudo -n /greengrass/v2/bin/greengrass-cli
+        mqtt_protocol: mqtt5
+        """)))
+    assert config.greengrass_cli_argv == ["ssh", "-o", "BatchMode=yes", "pi@gg core", "sudo",
+                                          "-n", "/greengrass/v2/bin/greengrass-cli"]
+    assert config.mqtt_protocol == "mqtt5"
+
+
+def test_v2_settings_that_cannot_work_are_reported(tmp_path):
+    path = write(tmp_path, MINIMAL + textwrap.dedent("""\
+        greengrass_cli: "sudo 'unclosed"
+        mqtt_protocol: 5
+        deployed_glob: packages/{component}/{name}.py
+        """))
+    found = problems(path)
+    assert found[0] == ("7: greengrass_cli: cannot be split into arguments as a shell would:"
+                        " No closing quotation")
+    assert found[1].startswith("8: mqtt_protocol: ")
+    assert "'mqtt3'" in found[1] and "'mqtt5'" in found[1]
+    assert found[2] == ("9: deployed_glob: 'packages/{component}/{name}.py' names {name}: only"
+                        " {component}, {version} and {module} are filled in")
+    for glob, message in [
+        ("packages/{component}/x.py", "does not name the file: it must hold {module}"),
+        ("/greengrass/v2/{module}.py", "is taken from greengrass_root: give it without the"
+                                       " leading / or ~"),
+        ("packages/{module.py", "is not a template"),
+    ]:
+        found = problems(write(tmp_path, MINIMAL + f"deployed_glob: '{glob}'\n"))
+        assert len(found) == 1 and found[0].startswith("7: deployed_glob: "), found
+        assert message in found[0], found

@@ -14,6 +14,7 @@ import pytest
 
 from device.readings import Measurement, encode, reading_message
 from harness.rigs.base import RigUnavailable
+from harness.rigs.mqtt_client import MQTT3
 from harness.rigs.pi import PiRig, PiSession
 from harness.rigs.pi_config import load_pi_config
 from harness.rigs.preflight import check_core
@@ -22,7 +23,7 @@ CONFIG = """\
 core: {{host: {host}, port: {port}, ca: {ca}}}
 client: {{thing: weather-station, cert: {ws_cert}, key: {ws_key}}}
 devices:
-  bme680-sensor: {{thing: bme680-sensor, cert: {s_cert}, key: {s_key}}}
+  bme680-sensor: {{thing: bme680-sensor-rig, cert: {s_cert}, key: {s_key}}}
 greengrass_root: {root}
 restart_command: null
 timing_factor: 1.0
@@ -61,8 +62,11 @@ def emulated_pi(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     if failure:
         raise failure[0]
     folder = tmp_path_factory.mktemp("pi")
-    # the pi rig's clients use ids like weather-station-listener next to the station's own
-    # device program: on the broker rig that takes the harness's helper certificates
+    # As on a Greengrass V2 core, the pi rig connects once per thing, the thing name as client
+    # id; it injects readings as a thing of its own (bme680-sensor-rig), since the station's
+    # device program is connected as bme680-sensor. On the broker rig a helper certificate
+    # for bme680-sensor stands in for that thing's (Mosquitto's ACL knows the group's things
+    # only), and its client id is the thing name the config gives.
     ws_cert, ws_key = rig.pki.helper("weather-station")
     s_cert, s_key = rig.pki.helper("bme680-sensor")
     config = folder / "pi.yaml"
@@ -111,13 +115,22 @@ def test_the_pi_rig_injects_a_reading_as_the_sensor_device(pi_session: PiSession
                        "$aws/things/weather-station/shadow/update/accepted"))
 
     assert pi_session.wait_until(reported, timeout=30)
+    # one connection per thing, client id = thing name, over MQTT 3.1.1 (the V2 core's
+    # Moquette): the listener's and the sensor identity's
+    client_ids = {thing: connection.client._client_id.decode()
+                  for thing, connection in pi_session._connections.items()}
+    assert client_ids == {"weather-station": "weather-station",
+                          "bme680-sensor-rig": "bme680-sensor-rig"}
+    assert {c.client.protocol for c in pi_session._connections.values()} == {MQTT3}
 
 
 def test_the_pi_rig_round_trips_the_shadow_and_says_what_it_cannot_do(
         pi_session: PiSession) -> None:
     client = pi_session.shadow_client("weather-station")
+    assert client.client is pi_session.client("weather-station")  # the listener's connection
     outcome, accepted = client.update({"desired": {"pi_rig": 1}})
     assert outcome == "accepted", accepted
+    assert list(pi_session._connections) == ["weather-station"]
     assert client.get()[1]["state"]["desired"]["pi_rig"] == 1
     with pytest.raises(RigUnavailable, match="restart_command is null"):
         pi_session.restart_core(1.0)

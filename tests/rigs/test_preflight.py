@@ -1,5 +1,6 @@
-"""The pi rig's preflight, without a Pi: the simulated BME680 on the bus, connections and
-discovery injected, deployed Lambdas as files under a temporary greengrass root."""
+"""The pi rig's preflight, without a Pi: the simulated BME680 on the bus, connections,
+discovery and the Greengrass CLI injected, deployed Lambdas as files under a temporary
+greengrass root. The nucleus and component checks in detail: test_preflight_v2.py."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from harness.group import load_group
 from harness.rigs.pi_config import PiConfig, load_pi_config
 from harness.rigs.preflight import (
     Check,
+    CommandResult,
     CoreTarget,
     check_core,
     check_sensor,
@@ -38,7 +40,59 @@ functions:
 """
 REPUBLISH = b"def function_handler(event, context):\n    return event\n"
 HELLO = b"def function_handler(event, context):\n    return 'hello'\n"
+# Where the nucleus unpacks a Lambda component's code: <component>/<version>/, then the zip's
+# folder ([unverified] name; the glob's ** finds the module at any depth).
 DEPLOYED = "gg/packages/artifacts-unarchived/{component}/1.0.0/lambda/{module}.py"
+# What `greengrass-cli component list` prints on a healthy core for the test group: the format
+# of the AWS docs (gg-cli-component.html), lines after the name indented as the CLI's source
+# prints them (ComponentCommand.printComponentDetails).
+HEALTHY = """\
+Components currently running in Greengrass:
+Component Name: aws.greengrass.Nucleus
+    Version: 2.12.1
+    State: FINISHED
+    Configuration: {"awsRegion":"us-east-1","runWithDefault":{"posixUser":"ggc_user:ggc_group"}}
+Component Name: aws.greengrass.clientdevices.Auth
+    Version: 2.5.2
+    State: RUNNING
+    Configuration: {"security":{"clientDeviceTrustDurationMinutes":1440.0}}
+Component Name: aws.greengrass.clientdevices.mqtt.Moquette
+    Version: 2.3.7
+    State: RUNNING
+    Configuration: {"moquette":{"ssl_port":"8883"}}
+Component Name: aws.greengrass.clientdevices.mqtt.Bridge
+    Version: 2.3.2
+    State: RUNNING
+    Configuration: {"mqttTopicMapping":{}}
+Component Name: aws.greengrass.ShadowManager
+    Version: 2.3.12
+    State: RUNNING
+    Configuration: {"strategy":{"type":"realTime"}}
+Component Name: test-group.republish
+    Version: 1.0.0
+    State: RUNNING
+    Configuration: {"lambdaExecutionParameters":{"EnvironmentVariables":{}}}
+Component Name: test-group.greeter
+    Version: 1.0.0
+    State: FINISHED
+    Configuration: null
+Component Name: aws.greengrass.Cli
+    Version: 2.12.1
+    State: RUNNING
+    Configuration: {"AuthorizedPosixGroups":null}
+"""
+
+
+class Cli:
+    """Stands in for running the Greengrass CLI: records the command, answers ``output``."""
+
+    def __init__(self, output: str = HEALTHY, returncode: int = 0, stderr: str = "") -> None:
+        self.result = CommandResult(returncode, output, stderr)
+        self.calls: list[tuple[list[str], float]] = []
+
+    def __call__(self, argv, timeout: float) -> CommandResult:
+        self.calls.append((list(argv), timeout))
+        return self.result
 
 
 @pytest.fixture
@@ -50,9 +104,10 @@ def rig(tmp_path, monkeypatch):
     for name, content in [("certs/ca.pem", CERT), ("certs/client.pem", CERT),
                           ("certs/client.key", KEY), ("lambdas/republish.py", REPUBLISH),
                           ("lambdas/hello.py", HELLO),
-                          (DEPLOYED.format(component="republish", module="republish"),
-                           REPUBLISH),
-                          (DEPLOYED.format(component="greeter", module="hello"), HELLO)]:
+                          (DEPLOYED.format(component="test-group.republish",
+                                           module="republish"), REPUBLISH),
+                          (DEPLOYED.format(component="test-group.greeter", module="hello"),
+                           HELLO)]:
         target = tmp_path / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(content)
@@ -87,11 +142,12 @@ class Connections:
 
 
 def run(rig: Path, config: PiConfig | None = None, *, chip: SimulatedBME680 | None = None,
-        connect: Connections | None = None, **options) -> dict[str, Check]:
+        connect: Connections | None = None, cli: Cli | None = None,
+        **options) -> dict[str, Check]:
     chip = chip or SimulatedBME680()
     checks = preflight(config or config_in(rig), bus_factory=lambda bus: chip,
-                       connect=connect or Connections(), group=rig / "lambdas" / "group.yaml",
-                       **options)
+                       connect=connect or Connections(), run=cli or Cli(),
+                       group=rig / "lambdas" / "group.yaml", **options)
     return {check.name: check for check in checks}
 
 
@@ -99,19 +155,32 @@ def run(rig: Path, config: PiConfig | None = None, *, chip: SimulatedBME680 | No
 
 
 def test_a_healthy_rig_passes_every_check(rig):
-    connect = Connections()
-    checks = run(rig, connect=connect, timeout=4.0)
+    connect, cli = Connections(), Cli()
+    checks = run(rig, connect=connect, cli=cli, timeout=4.0, cli_timeout=30.0)
     assert list(checks) == ["file client.cert", "file client.key", "file core.ca", "core",
-                            "sensor", "lambda republish", "lambda greeter"]
+                            "sensor", "nucleus",
+                            "component aws.greengrass.clientdevices.Auth",
+                            "component aws.greengrass.clientdevices.mqtt.Moquette",
+                            "component aws.greengrass.clientdevices.mqtt.Bridge",
+                            "component aws.greengrass.ShadowManager",
+                            "component test-group.republish", "component test-group.greeter",
+                            "lambda republish", "lambda greeter"]
     assert all(check.ok for check in checks.values()), checks
     assert skip_reason(list(checks.values())) is None
     assert connect.calls == [(CoreTarget("192.168.1.20", 8883, rig / "certs/ca.pem"),
                               "weather-station", 4.0)]
+    # the Greengrass CLI, run once, locally with sudo, under the configured root
+    assert cli.calls == [(["sudo", "-n", str(rig / "gg/bin/greengrass-cli"), "component",
+                           "list"], 30.0)]
+    assert checks["nucleus"].reason == ("Greengrass nucleus 2.12.1 answers (2.2.0 or newer for"
+                                        " client devices)")
+    assert checks["component test-group.greeter"].reason == ("test-group.greeter 1.0.0 is"
+                                                             " FINISHED")
     assert checks["core"].reason == ("the core at 192.168.1.20:8883 accepted 'weather-station'"
                                      " (MQTT over TLS)")
     assert checks["sensor"].reason == "sensor at /dev/i2c-1 address 0x76 answered chip id 0x61"\
         " (BME680)"
-    deployed = rig / DEPLOYED.format(component="republish", module="republish")
+    deployed = rig / DEPLOYED.format(component="test-group.republish", module="republish")
     assert checks["lambda republish"].reason.startswith(
         f"deployed republish ({deployed}) is lambdas/republish.py (sha256 ")
 
@@ -320,7 +389,7 @@ def test_unreadable_and_non_pem_files(rig):
 
 
 def test_a_deployed_lambda_that_differs_from_the_code_under_test(rig):
-    deployed = rig / DEPLOYED.format(component="republish", module="republish")
+    deployed = rig / DEPLOYED.format(component="test-group.republish", module="republish")
     deployed.write_bytes(REPUBLISH + b"# edited on the Pi\n")
     check = run(rig)["lambda republish"]
     assert not check.ok
@@ -334,31 +403,62 @@ def test_the_config_names_the_deployed_file(rig):
     elsewhere = rig / "elsewhere" / "republish.py"
     elsewhere.parent.mkdir()
     elsewhere.write_bytes(REPUBLISH)
-    (rig / DEPLOYED.format(component="republish", module="republish")).write_bytes(b"old")
+    (rig / DEPLOYED.format(component="test-group.republish", module="republish")
+     ).write_bytes(b"old")
     checks = run(rig, config_in(rig, "lambdas: {republish: elsewhere/republish.py}\n"))
     assert checks["lambda republish"].ok
     assert f"({elsewhere})" in checks["lambda republish"].reason
 
 
 def test_a_lambda_that_is_not_deployed(rig):
-    deployed = rig / DEPLOYED.format(component="greeter", module="hello")
+    deployed = rig / DEPLOYED.format(component="test-group.greeter", module="hello")
     deployed.unlink()
     check = run(rig)["lambda greeter"]
     assert check.reason == (
-        f"no deployed hello.py under {rig / 'gg'}/packages/artifacts-unarchived/*/*/**/hello.py:"
-        " deploy greeter, or name its file as lambdas.greeter in pi.yaml")
+        f"no deployed hello.py under {rig / 'gg'}/packages/artifacts-unarchived/"
+        "test-group.greeter/1.0.0/**/hello.py: deploy greeter, or name its file as"
+        " lambdas.greeter in pi.yaml")
+
+
+def test_only_the_component_version_the_function_compiles_to_is_looked_at(rig):
+    """An older component version kept beside the deployed one is not the code the core
+    runs for the group's version (1 -> 1.0.0)."""
+    older = rig / "gg/packages/artifacts-unarchived/test-group.republish/0.9.0/lambda/republish.py"
+    older.parent.mkdir(parents=True)
+    older.write_bytes(b"previous version")
+    assert run(rig)["lambda republish"].ok
+    (rig / "lambdas/group.yaml").write_text(GROUP.replace(
+        "module: republish", "module: republish\n    version: '9'"), encoding="utf-8")
+    check = run(rig)["lambda republish"]
+    assert not check.ok
+    assert "artifacts-unarchived/test-group.republish/9.0.0/**/republish.py" in check.reason
 
 
 def test_several_deployed_copies(rig):
-    older = rig / "gg/packages/artifacts-unarchived/republish/0.9.0/lambda/republish.py"
-    older.parent.mkdir(parents=True)
-    older.write_bytes(REPUBLISH)
+    other = rig / "gg/packages/artifacts-unarchived/test-group.republish/1.0.0/old/republish.py"
+    other.parent.mkdir(parents=True)
+    other.write_bytes(REPUBLISH)
     assert run(rig)["lambda republish"].ok  # two copies, the same bytes
-    older.write_bytes(b"previous version")
+    other.write_bytes(b"previous version")
     check = run(rig)["lambda republish"]
     assert not check.ok
     assert check.reason.startswith("2 deployed copies of republish.py differ: ")
     assert check.reason.endswith("name the one the core runs as lambdas.republish in pi.yaml")
+
+
+def test_the_deployed_glob_is_a_setting(rig):
+    """Where a core keeps a Lambda's code is [unverified] for Lambda components: the pi
+    config can say where else to look."""
+    elsewhere = rig / "gg/work/test-group.greeter/work/worker/1/lambda/hello.py"
+    elsewhere.parent.mkdir(parents=True)
+    elsewhere.write_bytes(HELLO)
+    (rig / DEPLOYED.format(component="test-group.greeter", module="hello")).unlink()
+    config = config_in(rig, "deployed_glob: 'work/{component}/**/{module}.py'\n")
+    checks = run(rig, config)
+    assert checks["lambda greeter"].ok
+    assert f"({elsewhere})" in checks["lambda greeter"].reason
+    assert checks["lambda republish"].reason.startswith(
+        f"no deployed republish.py under {rig / 'gg'}/work/test-group.republish/**/republish.py")
 
 
 def test_a_lambda_named_in_the_config_but_not_in_the_group(rig):
@@ -371,14 +471,17 @@ def test_a_lambda_named_in_the_config_but_not_in_the_group(rig):
 
 def test_the_weather_stations_group_checks_every_function(rig):
     """With the repository's group every function is checked against lambdas/<module>.py."""
+    deployed = rig / DEPLOYED.format(component="weather-station.republish", module="republish")
+    deployed.parent.mkdir(parents=True)
+    deployed.write_bytes(REPUBLISH)
     config = config_in(rig)
     checks = preflight(config, bus_factory=lambda bus: SimulatedBME680(),
-                       connect=Connections())
+                       connect=Connections(), run=Cli())
     group = load_group(DEFAULT_GROUP)  # the installed package's (tox installs a copy)
     assert [c.name for c in checks if c.name.startswith("lambda ")] == [
         f"lambda {function.name}" for function in group.functions]
     lambdas = {c.name: c for c in checks if c.name.startswith("lambda ")}
-    assert lambdas["lambda republish"].reason.startswith("deployed republish (")
+    assert lambdas["lambda republish"].reason.startswith(f"deployed republish ({deployed})")
     repository_file = DEFAULT_GROUP.parent / "republish.py"
     assert f" differs from {repository_file} " in lambdas["lambda republish"].reason
     assert lambdas["lambda hello_world"].reason.startswith("no deployed hello_world.py under ")

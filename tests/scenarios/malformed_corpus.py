@@ -132,6 +132,9 @@ GOOD_PI_CONFIG: dict[str, Any] = {
     "sensor": {"bus": 1, "address": 0x76},
     "greengrass_root": "/greengrass/v2",
     "lambdas": {"republish": None},
+    "deployed_glob": "packages/artifacts-unarchived/{component}/{version}/**/{module}.py",
+    "greengrass_cli": "sudo -n /greengrass/v2/bin/greengrass-cli",
+    "mqtt_protocol": "mqtt3",
     "restart_command": "sudo systemctl restart greengrass",
     "timing_factor": 3.0,
     "lock_file": "/tmp/corpus.lock",
@@ -469,10 +472,15 @@ def _pi_config_cases() -> Cases:
     good = GOOD_PI_CONFIG
     yield from _absurd_numbers(good)
     yield from _wrong_types(good, ("core", "client", "devices", "sensor", "lambdas",
-                                   "restart_command", "greengrass_root", "timing_factor"))
+                                   "restart_command", "greengrass_root", "timing_factor",
+                                   "deployed_glob", "greengrass_cli", "mqtt_protocol"))
     yield "path-nul", _set(good, ("client", "cert"), "a\x00b")
     yield "path-huge", _set(good, ("client", "cert"), _Raw("p" * 1_000_000))
     yield "restart-unbalanced-quote", _set(good, ("restart_command",), "sudo 'x")
+    yield "cli-unbalanced-quote", _set(good, ("greengrass_cli",), "sudo 'x")
+    yield "glob-unknown-field", _set(good, ("deployed_glob",), "{component}/{name}.py")
+    yield "glob-unbalanced-brace", _set(good, ("deployed_glob",), "{module.py")
+    yield "mqtt-protocol-number", _set(good, ("mqtt_protocol",), 5)
 
 
 _KIND_CASES: dict[Kind, Callable[[], Cases]] = {
