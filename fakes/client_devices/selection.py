@@ -21,6 +21,7 @@ read at aws-greengrass-client-device-auth 1dbaf82:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 __all__ = ["SelectionRule", "SelectionRuleError"]
@@ -44,16 +45,17 @@ class _Token:
     column: int  # 1-based, as JavaCC reports it
 
 
-def _tokens(rule: str, leading_star: bool) -> list[_Token]:
+def _tokens(rule: str, leading_star: bool) -> Iterator[_Token]:
+    """Tokens on demand, as JavaCC's token manager hands them to the parser (so a parse
+    error before a lexical error is reported as the parse error)."""
     name_pattern = _NAME if leading_star else _NAME_NO_LEADING_STAR
-    tokens: list[_Token] = []
     at = 0
     while True:
         while at < len(rule) and rule[at] in _SKIP:
             at += 1
         if at == len(rule):
-            tokens.append(_Token("EOF", "", at + 1))
-            return tokens
+            yield _Token("EOF", "", at + 1)
+            return
         candidates: list[tuple[int, str]] = []  # (length, kind), in priority order
         for keyword in ("OR", "AND"):
             if rule.startswith(keyword, at):
@@ -69,17 +71,20 @@ def _tokens(rule: str, leading_star: bool) -> list[_Token]:
             )
         length = max(length for length, _ in candidates)
         kind = next(kind for size, kind in candidates if size == length)
-        tokens.append(_Token(kind, rule[at : at + length], at + 1))
+        yield _Token(kind, rule[at : at + length], at + 1)
         at += length
 
 
 class _Parser:
-    def __init__(self, tokens: list[_Token]) -> None:
+    def __init__(self, tokens: Iterator[_Token]) -> None:
         self.tokens = tokens
-        self.at = 0
+        self.current = next(tokens)
+
+    def _advance(self) -> None:
+        self.current = next(self.tokens)
 
     def _next(self, wanted: str) -> _Token:
-        token = self.tokens[self.at]
+        token = self.current
         if token.kind != wanted:
             shown = "<EOF>" if token.kind == "EOF" else repr(token.text)
             expected = {"THING": '"thingName:"', "NAME": "a thing name", "EOF": "<EOF>"}
@@ -87,23 +92,23 @@ class _Parser:
                 f"Encountered {shown} at line 1, column {token.column}. "
                 f"Was expecting: {expected.get(wanted, wanted)}"
             )
-        self.at += 1
+        self._advance()
         return token
 
     def _peek(self) -> str:
-        return self.tokens[self.at].kind
+        return self.current.kind
 
     def rule(self) -> tuple:
         left = self.conjunction()
         if self._peek() == "OR":
-            self.at += 1
+            self._advance()
             return ("or", left, self.rule())
         return left
 
     def conjunction(self) -> tuple:
         left = self.clause()
         if self._peek() == "AND":
-            self.at += 1
+            self._advance()
             return ("and", left, self.conjunction())
         return left
 
@@ -114,7 +119,7 @@ class _Parser:
     def start(self) -> tuple:
         tree = self.rule()
         if self._peek() != "EOF":
-            token = self.tokens[self.at]
+            token = self.current
             raise SelectionRuleError(
                 f"Encountered {token.text!r} at line 1, column {token.column}. "
                 'Was expecting one of: <EOF>, "OR", "AND"'
