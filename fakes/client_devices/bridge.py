@@ -108,12 +108,23 @@ _URI_FORBIDDEN = set(' "<>\\^`{|}') | {chr(code) for code in range(0x20)} | {"\x
 
 
 class BridgeConfigError(ValueError):
-    """A bridge configuration refused. ``path`` names the bad field or mapping."""
+    """A bridge configuration refused. ``path`` names the bad field or mapping; for a loop,
+    ``cycle`` names its mappings and ``example`` is a looping chain as ``(source, topic,
+    mapping)`` hops from a first message."""
 
-    def __init__(self, path: str, message: str) -> None:
+    def __init__(
+        self,
+        path: str,
+        message: str,
+        *,
+        cycle: tuple[str, ...] = (),
+        example: tuple[tuple[str, str, str], ...] = (),
+    ) -> None:
         super().__init__(f"{path}: {message}" if path else message)
         self.path = path
         self.message = message
+        self.cycle = cycle
+        self.example = example
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,6 +326,7 @@ class MqttBridge:
         mqtt: MqttSettings | None = None,
         route_options: Mapping[str, tuple[bool, bool]] | None = None,
         iot_core_echo: bool = True,
+        refuse_loops: bool = True,
         warnings: tuple[str, ...] = (),
     ) -> None:
         self.mappings = mappings
@@ -328,23 +340,25 @@ class MqttBridge:
         self.iot_core_echo = iot_core_echo
         #: what the bridge logs while reading its configuration
         self.warnings = warnings
-        self._check_loops()
+        self._check_loops(refuse_loops)
 
     @classmethod
     def from_configuration(
-        cls, config: Mapping[str, Any], *, iot_core_echo: bool = True
+        cls, config: Mapping[str, Any], *, iot_core_echo: bool = True, refuse_loops: bool = True
     ) -> MqttBridge:
         """From the component configuration as deployed; :class:`BridgeConfigError` for
-        what is refused (see the module docstring)."""
+        what is refused (see the module docstring). ``refuse_loops=False`` accepts a looping
+        configuration as the real bridge does (then :attr:`loop` describes the loop and
+        :attr:`max_relay_hops` is ``None``)."""
         try:
-            return cls._read(config, iot_core_echo)
+            return cls._read(config, iot_core_echo, refuse_loops)
         except BridgeConfigError:
             raise
         except (TypeError, KeyError, AttributeError, RecursionError) as error:
             raise BridgeConfigError("", f"unreadable configuration: {error}") from None
 
     @classmethod
-    def _read(cls, config: Any, iot_core_echo: bool) -> MqttBridge:
+    def _read(cls, config: Any, iot_core_echo: bool, refuse_loops: bool) -> MqttBridge:
         if not isinstance(config, Mapping):
             raise BridgeConfigError("", "the bridge configuration must be an object")
         raw = get_field(config, "mqttTopicMapping")
@@ -380,6 +394,7 @@ class MqttBridge:
             mqtt=mqtt,
             route_options=options,
             iot_core_echo=iot_core_echo,
+            refuse_loops=refuse_loops,
             warnings=tuple(settings.warnings),
         )
 
@@ -457,13 +472,20 @@ class MqttBridge:
 
     # -- loops ------------------------------------------------------------------------------
 
-    def _check_loops(self) -> None:
+    def _check_loops(self, refuse: bool) -> None:
         analyses = [self._analyse(trailing_slash) for trailing_slash in (False, True)]
-        for analysis in analyses:
-            if analysis.cycle is not None:
-                raise BridgeConfigError("mqttTopicMapping", self._loop_message(analysis))
-        #: the most relays one message can cause, counting each hop of the chain
-        self.max_relay_hops = max(a.max_hops for a in analyses)
+        #: an endless relay cycle (only with ``refuse_loops=False``), else ``None``
+        self.loop: LoopAnalysis | None = next((a for a in analyses if a.cycle), None)
+        if self.loop is not None and refuse:
+            raise BridgeConfigError(
+                "mqttTopicMapping", self._loop_message(self.loop),
+                cycle=self.loop.cycle or (), example=self.loop.example,
+            )
+        #: the most relays one message can cause, counting each hop of the chain (``None``
+        #: when a message can be relayed forever)
+        self.max_relay_hops: int | None = (
+            None if self.loop else max(a.max_hops for a in analyses)
+        )
 
     def _analyse(self, trailing_slash: bool) -> LoopAnalysis:
         routes = [
