@@ -1,0 +1,591 @@
+"""``aws.greengrass.clientdevices.mqtt.Bridge``: topic mappings, relays, and loops refused.
+
+Follows ``shared/specs/greengrass-v2-topology.md`` §1.4 and §1.6 (item 6), checked against
+aws-greengrass-mqtt-bridge @ ef62aa4 (v2.3.2: ``BridgeConfig``, ``TopicMapping``,
+``MessageBridge``, ``clients/*``) and the nucleus (``PubSubIPCEventStreamAgent``,
+``MqttClient``, ``MqttTopic``)::
+
+    bridge = MqttBridge.from_configuration(deployed_config)
+    bridge.relay(LOCAL_MQTT, "bme680/readings")
+    # [Relay(mapping='Bme680ReadingsToPubsub', target='Pubsub', topic='bme680/readings', ...)]
+
+Relaying (``relay``):
+
+* The bridge subscribes on each source to the distinct ``topic`` of its mappings
+  (:meth:`MqttBridge.subscriptions`). A message reaches it when a subscription matches: on
+  LocalMqtt with Moquette's matching, once however many match (Moquette keeps one
+  subscription per client); on Pubsub with the nucleus trie, once (the callbacks form a set);
+  on IotCore once **per matching subscription** (the nucleus ``MqttClient`` calls the
+  callback for each matching ``Subscribe``), so overlapping IotCore filters duplicate.
+* A received message goes to every mapping of that source whose filter matches by
+  ``MqttTopic.isSupersetOf`` (:func:`~.topics.bridge_matches`), target topic ``targetTopicPrefix
+  + source topic``, payload bytes untouched (on Pubsub a ``binaryMessage``).
+* QoS 1 towards IotCore and LocalMqtt (:attr:`MqttBridge.QOS`); the retain flag is cleared
+  (:attr:`MqttBridge.RETAIN`), except with ``mqtt.version: mqtt5`` and ``retainAsPublished``,
+  which the bridge looks up by the *target* topic among the LocalMqtt mappings' topics (so
+  it works only for an unprefixed exact topic).
+* ``from_bridge=True``: the message is one the bridge published itself. It comes back on
+  LocalMqtt (Moquette has no no-local; with mqtt5, a ``noLocal`` route option stops it on that
+  subscription), on Pubsub only through an exact-topic subscription (a wildcard one defaults
+  to ``RECEIVE_MESSAGES_FROM_OTHERS``), on IotCore when ``iot_core_echo`` (the default: the
+  bridge subscribes without no-local, "TODO .noLocal()", and AWS IoT Core delivers a client's
+  own publications to its subscriptions [unverified on a device]).
+* A relay the target refuses is listed with ``error`` set: the nucleus refuses to publish a
+  local pub/sub topic with ``*`` (``Publish topic must not contain a wildcard.``).
+
+Configuration (``from_configuration``), stricter than the real bridge where noted:
+
+* ``mqttTopicMapping.<name>``: ``topic``, ``source``, ``target`` (``LocalMqtt``, ``Pubsub``,
+  ``IotCore``, any case, as the bridge's Jackson mapper reads them), ``targetTopicPrefix``.
+  Refused: a missing or unknown source/target, and (stricter: the real bridge validates
+  nothing, "TODO: ... General validation") source equal to target, an invalid MQTT topic
+  filter, a prefix with ``+``/``#`` (every relayed topic would be invalid) or with ``*``
+  towards Pubsub.
+* **Loops are refused**: a configuration in which one message can be relayed forever (our
+  product decision; the real bridge loops and melts the core). The decision is exact, see
+  :mod:`.loops`; :attr:`MqttBridge.max_relay_hops` is the longest chain an accepted
+  configuration allows. The documented two-way ``$aws/things/+/shadow/#`` mapping
+  terminates (each response echoes once) and is accepted.
+* ``mqtt.*``: the bridge's own rules: a negative timeout falls back to its default with
+  ``Provided <key> out of range. Defaulting to <default>``; ``receiveMaximum``,
+  ``maximumPacketSize`` and ``sessionExpiryInterval`` are clamped; refused are
+  ``maxReconnectDelayMs`` below ``minReconnectDelayMs`` and a non-zero
+  ``keepAliveTimeoutSeconds`` not above ``pingTimeoutMs``; an unknown ``mqtt.version`` is
+  ``mqtt3``. ``brokerUri`` (``brokerServerUri`` is the deprecated alias) must parse as a URI
+  (``Malformed brokerUri: <uri>``).
+
+Assumes nucleus ≥ 2.6.0 (wildcards in Pubsub-source mappings and the receive-mode default).
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from fakes.client_devices._config import coerce_int, has_field, path_join, scalar_text
+from fakes.client_devices._config import field as get_field
+from fakes.client_devices.loops import (
+    EXACT,
+    REST0,
+    REST1,
+    LevelPattern,
+    LoopAnalysis,
+    Route,
+    analyse,
+    contains_nfa,
+)
+from fakes.client_devices.topics import (
+    bridge_matches,
+    filter_problem,
+    is_wildcard,
+    java_split,
+    moquette_matches,
+    moquette_tokens,
+    topic_problem,
+)
+
+__all__ = [
+    "IOT_CORE",
+    "LOCAL_MQTT",
+    "PUBSUB",
+    "BridgeConfigError",
+    "MqttBridge",
+    "MqttSettings",
+    "Relay",
+    "TopicMapping",
+]
+
+LOCAL_MQTT = "LocalMqtt"
+PUBSUB = "Pubsub"
+IOT_CORE = "IotCore"
+SOURCES = (LOCAL_MQTT, PUBSUB, IOT_CORE)
+DEFAULT_BROKER_URI = "ssl://localhost:8883"
+PUBSUB_WILDCARD_ERROR = "Publish topic must not contain a wildcard."
+_URI_FORBIDDEN = set(' "<>\\^`{|}') | {chr(code) for code in range(0x20)} | {"\x7f"}
+
+
+class BridgeConfigError(ValueError):
+    """A bridge configuration refused. ``path`` names the bad field or mapping; for a loop,
+    ``cycle`` names its mappings and ``example`` is a looping chain as ``(source, topic,
+    mapping)`` hops from a first message."""
+
+    def __init__(
+        self,
+        path: str,
+        message: str,
+        *,
+        cycle: tuple[str, ...] = (),
+        example: tuple[tuple[str, str, str], ...] = (),
+    ) -> None:
+        super().__init__(f"{path}: {message}" if path else message)
+        self.path = path
+        self.message = message
+        self.cycle = cycle
+        self.example = example
+
+
+@dataclass(frozen=True, slots=True)
+class TopicMapping:
+    name: str
+    topic: str
+    source: str
+    target: str
+    target_topic_prefix: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Relay:
+    """One message the bridge publishes because of one mapping."""
+
+    mapping: str
+    source: str
+    target: str
+    source_topic: str
+    #: the target topic: ``targetTopicPrefix + source topic``
+    topic: str
+    #: 1 towards IotCore and LocalMqtt; ``None`` towards Pubsub (no QoS there)
+    qos: int | None
+    retain: bool = False
+    #: the payload reaches Pubsub subscribers as ``binaryMessage`` (bytes untouched)
+    binary_message: bool = False
+    #: why the target refused the publish, or ``None``
+    error: str | None = None
+
+    @property
+    def delivered(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True, slots=True)
+class MqttSettings:
+    """``mqtt.*`` after the bridge's own defaulting and clamping."""
+
+    version: str = "mqtt3"
+    ack_timeout_seconds: int = 60
+    connack_timeout_ms: int = 20_000
+    ping_timeout_ms: int = 30_000
+    keep_alive_timeout_seconds: int = 60
+    max_reconnect_delay_ms: int = 30_000
+    min_reconnect_delay_ms: int = 1_000
+    receive_maximum: int = 100
+    maximum_packet_size: int | None = None
+    session_expiry_interval: int = 4_294_967_295
+
+
+def _enum(value: Any, path: str) -> str:
+    if value is None:
+        raise BridgeConfigError(path, f"Malformed mqttTopicMapping: {path.rsplit('.', 1)[-1]} "
+                                      "is missing")
+    if isinstance(value, str):
+        for name in SOURCES:
+            if value.casefold() == name.casefold():
+                return name
+    raise BridgeConfigError(
+        path, f"Malformed mqttTopicMapping: {value!r} is not one of {', '.join(SOURCES)}"
+    )
+
+
+def _mapping_entry(name: str, body: Any) -> TopicMapping:
+    path = path_join("mqttTopicMapping", name)
+    if not isinstance(body, Mapping):
+        raise BridgeConfigError(path, "Malformed mqttTopicMapping: a mapping must be an object")
+    topic = scalar_text(get_field(body, "topic"))
+    if topic is None:
+        raise BridgeConfigError(path_join(path, "topic"), "Malformed mqttTopicMapping: topic "
+                                "is missing")
+    problem = filter_problem(topic)
+    if problem:
+        raise BridgeConfigError(path_join(path, "topic"), f"{topic!r}: {problem}")
+    source = _enum(get_field(body, "source"), path_join(path, "source"))
+    target = _enum(get_field(body, "target"), path_join(path, "target"))
+    if source == target:
+        raise BridgeConfigError(
+            path, f"source and target are both {source}: they must differ (the bridge would "
+            "hand the message back to where it came from)"
+        )
+    raw_prefix = get_field(body, "targetTopicPrefix")
+    prefix = "" if raw_prefix is None else scalar_text(raw_prefix)
+    if prefix is None:
+        raise BridgeConfigError(path_join(path, "targetTopicPrefix"), "must be a string")
+    if "+" in prefix or "#" in prefix or "\0" in prefix:
+        raise BridgeConfigError(
+            path_join(path, "targetTopicPrefix"),
+            f"{prefix!r}: '+', '#' or a null character makes every relayed topic invalid",
+        )
+    if target == PUBSUB and "*" in prefix:
+        raise BridgeConfigError(
+            path_join(path, "targetTopicPrefix"),
+            f"{prefix!r}: the nucleus refuses every Pubsub publish with '*' "
+            f"({PUBSUB_WILDCARD_ERROR})",
+        )
+    return TopicMapping(name, topic, source, target, prefix)
+
+
+def _flag(value: Any, path: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.casefold() in ("true", "false"):
+        return value.casefold() == "true"
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    raise BridgeConfigError(path, f"Malformed mqtt5RouteOptions: {value!r} is not a boolean")
+
+
+class _Settings:
+    def __init__(self, config: Mapping[Any, Any]) -> None:
+        self.warnings: list[str] = []
+        mqtt = get_field(config, "mqtt")
+        self.mqtt: Mapping[Any, Any] = mqtt if isinstance(mqtt, Mapping) else {}
+
+    def number(self, key: str, default: int | None) -> int | None:
+        if not has_field(self.mqtt, key) or get_field(self.mqtt, key) is None:
+            return default
+        return coerce_int(get_field(self.mqtt, key))
+
+    def timeout(self, key: str, default: int) -> int:
+        value = self.number(key, default)
+        assert value is not None
+        if value < 0:
+            self.warnings.append(f"mqtt.{key}: Provided {key} out of range. Defaulting to "
+                                 f"{default}")
+            return default
+        return value
+
+    def clamped(self, key: str, default: int | None, low: int, high: int) -> int | None:
+        value = self.number(key, default)
+        if value is None:
+            return None
+        bound = low if value < low else high if value > high else None
+        if bound is not None:
+            self.warnings.append(f"mqtt.{key}: Provided {key} out of range. Defaulting to "
+                                 f"{bound}")
+            return bound
+        return value
+
+    def read(self) -> MqttSettings:
+        defaults = MqttSettings()
+        max_delay = self.timeout("maxReconnectDelayMs", defaults.max_reconnect_delay_ms)
+        min_delay = self.timeout("minReconnectDelayMs", defaults.min_reconnect_delay_ms)
+        if max_delay < min_delay:
+            raise BridgeConfigError(
+                "mqtt.maxReconnectDelayMs",
+                "maxReconnectDelayMs must be greater than or equal to minReconnectDelayMs",
+            )
+        keep_alive = self.timeout("keepAliveTimeoutSeconds", defaults.keep_alive_timeout_seconds)
+        ping = self.timeout("pingTimeoutMs", defaults.ping_timeout_ms)
+        if keep_alive != 0 and keep_alive * 1000 <= ping:
+            raise BridgeConfigError(
+                "mqtt.keepAliveTimeoutSeconds",
+                "keepAliveTimeoutSeconds must be greater than pingTimeoutMs",
+            )
+        version = scalar_text(get_field(self.mqtt, "version")) or "mqtt3"
+        receive_maximum = self.clamped("receiveMaximum", defaults.receive_maximum, 1, 65_535)
+        session_expiry = self.clamped(
+            "sessionExpiryInterval", defaults.session_expiry_interval, 0, 4_294_967_295
+        )
+        assert receive_maximum is not None and session_expiry is not None
+        return MqttSettings(
+            version="mqtt5" if version.upper() == "MQTT5" else "mqtt3",
+            ack_timeout_seconds=self.timeout("ackTimeoutSeconds", defaults.ack_timeout_seconds),
+            connack_timeout_ms=self.timeout("connAckTimeoutMs", defaults.connack_timeout_ms),
+            ping_timeout_ms=ping,
+            keep_alive_timeout_seconds=keep_alive,
+            max_reconnect_delay_ms=max_delay,
+            min_reconnect_delay_ms=min_delay,
+            receive_maximum=receive_maximum,
+            maximum_packet_size=self.clamped("maximumPacketSize", None, 1, 4_294_967_295),
+            session_expiry_interval=session_expiry,
+        )
+
+
+def _broker_uri(config: Mapping[Any, Any]) -> str:
+    uri = scalar_text(get_field(config, "brokerServerUri")) or DEFAULT_BROKER_URI
+    uri = scalar_text(get_field(config, "brokerUri")) or uri
+    if not uri or uri.startswith(":") or set(uri) & _URI_FORBIDDEN:
+        raise BridgeConfigError("brokerUri", f"Malformed brokerUri: {uri}")
+    return uri
+
+
+class MqttBridge:
+    """The bridge model: its mappings, what it subscribes to, and where a message goes."""
+
+    #: the QoS the bridge publishes with, per target (Pubsub has none)
+    QOS: ClassVar[dict[str, int]] = {IOT_CORE: 1, LOCAL_MQTT: 1}
+    #: the retain flag of relayed messages (see the module docstring for mqtt5)
+    RETAIN: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        mappings: tuple[TopicMapping, ...],
+        *,
+        broker_uri: str = DEFAULT_BROKER_URI,
+        client_id: str | None = None,
+        mqtt: MqttSettings | None = None,
+        route_options: Mapping[str, tuple[bool, bool]] | None = None,
+        iot_core_echo: bool = True,
+        refuse_loops: bool = True,
+        warnings: tuple[str, ...] = (),
+    ) -> None:
+        self.mappings = mappings
+        self.broker_uri = broker_uri
+        self.client_id = client_id or "mqtt-bridge-" + "".join(
+            secrets.choice(string.ascii_lowercase + string.digits) for _ in range(11)
+        )
+        self.mqtt = mqtt or MqttSettings()
+        #: mapping name -> (noLocal, retainAsPublished); used only with mqtt5
+        self.route_options = dict(route_options or {})
+        self.iot_core_echo = iot_core_echo
+        #: what the bridge logs while reading its configuration
+        self.warnings = warnings
+        self._check_loops(refuse_loops)
+
+    @classmethod
+    def from_configuration(
+        cls, config: Mapping[str, Any], *, iot_core_echo: bool = True, refuse_loops: bool = True
+    ) -> MqttBridge:
+        """From the component configuration as deployed; :class:`BridgeConfigError` for
+        what is refused (see the module docstring). ``refuse_loops=False`` accepts a looping
+        configuration as the real bridge does (then :attr:`loop` describes the loop and
+        :attr:`max_relay_hops` is ``None``)."""
+        try:
+            return cls._read(config, iot_core_echo, refuse_loops)
+        except BridgeConfigError:
+            raise
+        except (TypeError, KeyError, AttributeError, RecursionError) as error:
+            raise BridgeConfigError("", f"unreadable configuration: {error}") from None
+
+    @classmethod
+    def _read(cls, config: Any, iot_core_echo: bool, refuse_loops: bool) -> MqttBridge:
+        if not isinstance(config, Mapping):
+            raise BridgeConfigError("", "the bridge configuration must be an object")
+        raw = get_field(config, "mqttTopicMapping")
+        if raw is None:
+            raw = {}
+        if not isinstance(raw, Mapping):
+            raise BridgeConfigError("mqttTopicMapping", "Malformed mqttTopicMapping: must be an "
+                                    "object of named mappings")
+        mappings = tuple(_mapping_entry(str(name), body) for name, body in raw.items())
+        options: dict[str, tuple[bool, bool]] = {}
+        raw_options = get_field(config, "mqtt5RouteOptions")
+        if raw_options is not None:
+            if not isinstance(raw_options, Mapping):
+                raise BridgeConfigError("mqtt5RouteOptions", "Malformed mqtt5RouteOptions")
+            for name, body in raw_options.items():
+                path = path_join("mqtt5RouteOptions", str(name))
+                if not isinstance(body, Mapping):
+                    raise BridgeConfigError(path, "Malformed mqtt5RouteOptions")
+                options[str(name)] = (
+                    _flag(get_field(body, "noLocal", False), path_join(path, "noLocal")),
+                    _flag(
+                        get_field(body, "retainAsPublished", False),
+                        path_join(path, "retainAsPublished"),
+                    ),
+                )
+        settings = _Settings(config)
+        mqtt = settings.read()
+        client_id = scalar_text(get_field(config, "clientId"))
+        return cls(
+            mappings,
+            broker_uri=_broker_uri(config),
+            client_id=client_id,
+            mqtt=mqtt,
+            route_options=options,
+            iot_core_echo=iot_core_echo,
+            refuse_loops=refuse_loops,
+            warnings=tuple(settings.warnings),
+        )
+
+    # -- subscriptions and receive rules ----------------------------------------------------
+
+    def subscriptions(self, source: str) -> list[str]:
+        """The distinct topic filters the bridge subscribes to on ``source``."""
+        _check_source(source)
+        return list(dict.fromkeys(m.topic for m in self.mappings if m.source == source))
+
+    def _local_options(self, topic: str) -> tuple[bool, bool]:
+        """``(noLocal, retainAsPublished)`` the bridge applies to a LocalMqtt topic string:
+        mqtt5 only, keyed by the LocalMqtt mappings' topics, the last mapping with options
+        winning (``BridgeConfig.getMqtt5RouteOptionsForSource``)."""
+        options = (False, False)
+        if self.mqtt.version != "mqtt5":
+            return options
+        for mapping in self.mappings:
+            if mapping.source == LOCAL_MQTT and mapping.topic == topic:
+                options = self.route_options.get(mapping.name, options)
+        return options
+
+    def _no_local(self, topic_filter: str) -> bool:
+        return self._local_options(topic_filter)[0]
+
+    def receives(self, source: str, topic: str, *, from_bridge: bool = False) -> int:
+        """How many times the bridge's message handler runs for a message on ``topic``."""
+        _check_source(source)
+        filters = self.subscriptions(source)
+        if source == LOCAL_MQTT:
+            return int(any(
+                moquette_matches(f, topic) and not (from_bridge and self._no_local(f))
+                for f in filters
+            ))
+        if source == PUBSUB:
+            return int(any(
+                bridge_matches(f, topic) and not (from_bridge and is_wildcard(f))
+                for f in filters
+            ))
+        if from_bridge and not self.iot_core_echo:
+            return 0
+        return sum(1 for f in filters if bridge_matches(f, topic))
+
+    def relay(
+        self, source: str, topic: str, *, from_bridge: bool = False, retain: bool = False
+    ) -> list[Relay]:
+        """Every publication the bridge makes for one message on ``(source, topic)``, in
+        mapping order (repeated when IotCore delivers it more than once). ``from_bridge``:
+        the bridge published this message itself. ``retain``: the incoming retain flag."""
+        _check_source(source)
+        problem = topic_problem(topic)
+        if problem is None and source == PUBSUB and "*" in topic:
+            problem = PUBSUB_WILDCARD_ERROR
+        if problem:
+            raise ValueError(f"{source} cannot carry topic {topic!r}: {problem}")
+        relays: list[Relay] = []
+        for _ in range(self.receives(source, topic, from_bridge=from_bridge)):
+            for mapping in self.mappings:
+                if mapping.source == source and bridge_matches(mapping.topic, topic):
+                    relays.append(self._relay(mapping, topic, retain))
+        return relays
+
+    def _relay(self, mapping: TopicMapping, topic: str, retain: bool) -> Relay:
+        target_topic = mapping.target_topic_prefix + topic
+        error = PUBSUB_WILDCARD_ERROR if mapping.target == PUBSUB and "*" in target_topic else None
+        keep = (
+            retain
+            and PUBSUB not in (mapping.source, mapping.target)
+            and self._local_options(target_topic)[1]
+        )
+        return Relay(
+            mapping.name, mapping.source, mapping.target, topic, target_topic,
+            self.QOS.get(mapping.target), keep, mapping.target == PUBSUB, error,
+        )
+
+    # -- loops ------------------------------------------------------------------------------
+
+    def _check_loops(self, refuse: bool) -> None:
+        analyses = [self._analyse(trailing_slash) for trailing_slash in (False, True)]
+        #: an endless relay cycle (only with ``refuse_loops=False``), else ``None``
+        self.loop: LoopAnalysis | None = next((a for a in analyses if a.cycle), None)
+        if self.loop is not None and refuse:
+            raise BridgeConfigError(
+                "mqttTopicMapping", self._loop_message(self.loop),
+                cycle=self.loop.cycle or (), example=self.loop.example,
+            )
+        #: the most relays one message can cause, counting each hop of the chain (``None``
+        #: when a message can be relayed forever)
+        self.max_relay_hops: int | None = (
+            None if self.loop else max(a.max_hops for a in analyses)
+        )
+
+    def _analyse(self, trailing_slash: bool) -> LoopAnalysis:
+        routes = [
+            Route(m.name, m.source, m.target, m.target_topic_prefix, ("route", index))
+            for index, m in enumerate(self.mappings)
+        ]
+        tests: dict[Any, list] = {"star": [contains_nfa("*")]}
+        for index, mapping in enumerate(self.mappings):
+            tests[("route", index)] = [_routing_pattern(mapping.topic)]
+        tests["pubsub_echo"] = [
+            LevelPattern(tuple(java_split(f)), EXACT)
+            for f in self.subscriptions(PUBSUB) if not is_wildcard(f)
+        ]
+        local = self.subscriptions(LOCAL_MQTT)
+        tests["local_any"] = [p for f in local for p in _moquette_patterns(f, trailing_slash)]
+        tests["local_echo"] = [
+            p for f in local if not self._no_local(f)
+            for p in _moquette_patterns(f, trailing_slash)
+        ]
+        alphabet = {"*"}
+        for mapping in self.mappings:
+            alphabet |= set(mapping.topic.replace("+", "").replace("#", ""))
+            alphabet |= set(mapping.target_topic_prefix)
+        witness = next(c for c in "xyzqjkvwXYZQ0123456789" + "".join(map(chr, range(0xC0, 0x2FF)))
+                       if c not in alphabet)
+
+        def received(source: str, passed: frozenset, from_bridge: bool) -> bool:
+            if source == LOCAL_MQTT:
+                return ("local_echo" if from_bridge else "local_any") in passed
+            if source == PUBSUB:
+                return "star" not in passed and (not from_bridge or "pubsub_echo" in passed)
+            return not from_bridge or self.iot_core_echo
+
+        def publishable(target: str, passed: frozenset) -> bool:
+            return not (target == PUBSUB and "star" in passed)
+
+        try:
+            return analyse(routes, tests, alphabet, received, publishable, witness,
+                           "/" if trailing_slash else "")
+        except OverflowError as error:
+            raise BridgeConfigError("mqttTopicMapping", f"cannot decide whether these mappings "
+                                    f"loop: {error}") from None
+
+    def _loop_message(self, analysis: LoopAnalysis) -> str:
+        assert analysis.cycle is not None
+        by_name = {m.name: m for m in self.mappings}
+        chain = ""
+        for source, topic, name in analysis.example:
+            chain += f"{source} {topic!r} -[{name}]-> "
+        last = by_name[analysis.example[-1][2]]
+        chain += f"{last.target} {last.target_topic_prefix + analysis.example[-1][1]!r} -> ..."
+        cycle = " -> ".join([*analysis.cycle, analysis.cycle[0]])
+        echoes = "Moquette hands the bridge back its own LocalMqtt publications"
+        echoes += (
+            ", an exact-topic Pubsub subscription receives the bridge's own Pubsub publications"
+        )
+        if self.iot_core_echo:
+            echoes += ", and IoT Core echoes the bridge's own IotCore publications"
+        return (
+            f"mappings {cycle} relay a message forever, for example {chain} The bridge has no "
+            f"loop protection ({echoes}; greengrass-v2-topology.md §1.4), and a loop melts the "
+            "core, so this configuration is refused. Map each exact topic one way only. For a "
+            "client device's shadow use the echo-free classic form (§3.1, §5.3): the request "
+            "topics $aws/things/<thing>/shadow/get, /update and /delete LocalMqtt -> Pubsub, "
+            "and the wildcard $aws/things/<thing>/shadow/# Pubsub -> LocalMqtt."
+        )
+
+
+def _check_source(source: str) -> None:
+    if source not in SOURCES:
+        raise ValueError(f"not a bridge source: {source!r} (one of {', '.join(SOURCES)})")
+
+
+def _elements(levels: list[str]) -> tuple[str | None, ...]:
+    return tuple(None if level == "+" else level for level in levels)
+
+
+def _routing_pattern(topic_filter: str) -> LevelPattern:
+    """``MqttTopic.isSupersetOf(filter, ·)`` as a level pattern (a valid filter)."""
+    levels = java_split(topic_filter)
+    if levels[-1] == "#":
+        return LevelPattern(_elements(levels[:-1]), REST1)
+    return LevelPattern(_elements(levels), EXACT)
+
+
+def _moquette_patterns(topic_filter: str, trailing_slash: bool) -> list[LevelPattern]:
+    """Moquette's matching of ``topic_filter`` as level patterns on ``topic.split("/")`` for
+    topics not ending in ``/``, or on the topic without its trailing slashes otherwise (where
+    Moquette adds one empty token)."""
+    tokens = moquette_tokens(topic_filter)
+    if not trailing_slash:
+        if tokens[-1] == "#":
+            return [LevelPattern(_elements(tokens[:-1]), REST0)]
+        return [LevelPattern(_elements(tokens), EXACT)]
+    patterns: list[LevelPattern] = []
+    if tokens[-1] == "#":
+        fixed = len(tokens) - 1
+        patterns.append(LevelPattern(_elements(tokens[:fixed]), REST0))
+        if fixed >= 2 and tokens[fixed - 1] in ("", "+"):
+            patterns.append(LevelPattern(_elements(tokens[: fixed - 1]), EXACT))
+    elif len(tokens) >= 2 and tokens[-1] in ("", "+"):
+        patterns.append(LevelPattern(_elements(tokens[:-1]), EXACT))
+    return patterns
