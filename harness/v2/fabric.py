@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from paho.mqtt.client import topic_matches_sub
 
-from fakes.client_devices import ClientDeviceAuth, MqttBridge
+from fakes.client_devices import ClientDeviceAuth, MqttBridge, Relay
 from fakes.nucleus_ipc.services.pubsub import (
     RECEIVE_FROM_OTHERS,
     PubSubMessage,
@@ -185,10 +185,13 @@ class V2Fabric:
         :class:`ConnectRefused` with the core's reason when client device auth refuses."""
         result = self.auth.connect(thing, thing, now=self.core.clock.elapsed,
                                    cloud_online=self.cloud_online)
+        for line in result.logs:
+            self.core.logs.core("INFO" if result.accepted else "WARN", line)
         if not result.accepted:
-            if result.log:
-                self.core.logs.core("WARN", result.log)
-            raise ConnectRefused(result.describe(), result.return_code)
+            answer = ("TLS handshake failed" if result.outcome == "tls_failure"
+                      else "connection closed" if result.connack is None
+                      else f"CONNACK {result.connack:#04x}")
+            raise ConnectRefused(f"{answer}: {result.reason}", result.connack)
 
     # -- hops ------------------------------------------------------------------------------
 
@@ -203,12 +206,25 @@ class V2Fabric:
             # a rig with a real broker: the bridge publishes there once and the broker hands
             # it to its subscribers (a device's own publication is already on that broker)
             broker(reached[0] if reached else "LocalMqtt", topic, payload)
-        relays = self.bridge.relay("LocalMqtt", topic, from_bridge=from_bridge)
+        relays = self._relays("LocalMqtt", topic, from_bridge)
         if not relays and not from_bridge and not trace.targets:
             trace.notes.append(f"reached the local broker; no subscriber and no bridge mapping "
                                f"relays {topic} from LocalMqtt")
         for relay in relays:
             self._relayed(relay.target, relay.topic, payload)
+
+    def _relays(self, source: str, topic: str, from_bridge: bool) -> list[Relay]:
+        """What the bridge publishes for one message; a relay its target refuses (a
+        ``*`` in a pub/sub topic) is logged, not published."""
+        try:
+            relays = self.bridge.relay(source, topic, from_bridge=from_bridge)
+        except ValueError as error:  # a topic the source cannot carry
+            self._current().notes.append(f"the bridge cannot relay it: {error}")
+            return []
+        for relay in relays:
+            if relay.error is not None:
+                self.core.logs.core("ERROR", f"bridge mapping {relay.mapping}: {relay.error}")
+        return [relay for relay in relays if relay.error is None]
 
     def _relayed(self, target: str, topic: str, payload: bytes) -> None:
         self._hops += 1
@@ -236,8 +252,7 @@ class V2Fabric:
                 self._invoke(source.function, message.topic, payload, trace)
         if message.source != SHADOW_MANAGER and message.topic.startswith("$aws/things/"):
             self._shadow_manager(message.topic, payload, trace)
-        for relay in self.bridge.relay("Pubsub", message.topic,
-                                       from_bridge=message.source == BRIDGE):
+        for relay in self._relays("Pubsub", message.topic, message.source == BRIDGE):
             self._relayed(relay.target, relay.topic, payload)
         # a local publication nothing subscribes to is a success on the core (§2.5), so it
         # is not noted as a problem
@@ -266,7 +281,7 @@ class V2Fabric:
         for source in self._iot_core:
             if topic_matches_sub(source.topic_filter, topic):
                 self._invoke(source.function, topic, payload, trace)
-        for relay in self.bridge.relay("IotCore", topic):
+        for relay in self._relays("IotCore", topic, False):
             self._relayed(relay.target, relay.topic, payload)
         if not trace.targets:
             trace.notes.append(f"from AWS IoT Core; no IOT_CORE event source or bridge "
