@@ -42,10 +42,13 @@ Configuration (``from_configuration``), stricter than the real bridge where note
   filter, a prefix with ``+``/``#`` (every relayed topic would be invalid) or with ``*``
   towards Pubsub.
 * **Loops are refused**: a configuration in which one message can be relayed forever (our
-  product decision; the real bridge loops and melts the core). The decision is exact, see
-  :mod:`.loops`; :attr:`MqttBridge.max_relay_hops` is the longest chain an accepted
-  configuration allows. The documented two-way ``$aws/things/+/shadow/#`` mapping
-  terminates (each response echoes once) and is accepted.
+  product decision; the real bridge loops and melts the core). Possible pairs and triples of
+  mappings are found first (:mod:`.relay_graph`, cheap and never missing a real chain); only
+  a cycle among them goes to the exact decision of :mod:`.loops`, so a refusal is always a
+  real loop, named with a looping example. :attr:`MqttBridge.max_relay_hops` bounds the
+  chain an accepted configuration allows. The documented two-way
+  ``$aws/things/+/shadow/#`` mapping terminates (each response echoes once) and is
+  accepted. ``refuse_loops=False`` keeps a looping configuration, as the real bridge does.
 * ``mqtt.*``: the bridge's own rules: a negative timeout falls back to its default with
   ``Provided <key> out of range. Defaulting to <default>``; ``receiveMaximum``,
   ``maximumPacketSize`` and ``sessionExpiryInterval`` are clamped; refused are
@@ -76,6 +79,12 @@ from fakes.client_devices.loops import (
     Route,
     analyse,
     contains_nfa,
+)
+from fakes.client_devices.relay_graph import (
+    components,
+    longest_path,
+    may_overlap,
+    path_possible,
 )
 from fakes.client_devices.topics import (
     bridge_matches,
@@ -473,41 +482,83 @@ class MqttBridge:
     # -- loops ------------------------------------------------------------------------------
 
     def _check_loops(self, refuse: bool) -> None:
-        analyses = [self._analyse(trailing_slash) for trailing_slash in (False, True)]
+        """Find endless relays: possible pairs and triples of mappings first (cheap, see
+        :mod:`.relay_graph`), then the exact analysis of :mod:`.loops` on each cycle left."""
+        exact = [f for f in self.subscriptions(PUBSUB) if not is_wildcard(f)]
+        hops = [(m.topic, m.source, m.target_topic_prefix) for m in self.mappings]
+
+        def possible(*path: int) -> bool:
+            return path_possible([hops[at] for at in path], exact, self.iot_core_echo)
+
+        following = [
+            [at for at, nxt in enumerate(self.mappings)
+             if nxt.source == mapping.target and possible(index, at)]
+            for index, mapping in enumerate(self.mappings)
+        ]
+        pairs = [(first, second) for first in range(len(hops)) for second in following[first]]
+        where = {pair: at for at, pair in enumerate(pairs)}
+        triples = [
+            [where[(second, third)] for third in following[second]
+             if possible(first, second, third)]
+            for first, second in pairs
+        ]
+        found = components(len(pairs), triples.__getitem__)
         #: an endless relay cycle (only with ``refuse_loops=False``), else ``None``
-        self.loop: LoopAnalysis | None = next((a for a in analyses if a.cycle), None)
+        self.loop: LoopAnalysis | None = None
+        weights: list[int] = []
+        for component in found:
+            if len(component) == 1 and component[0] not in triples[component[0]]:
+                weights.append(1)
+                continue
+            members = sorted({index for at in component for index in pairs[at]})
+            analyses = [self._analyse(trailing, members) for trailing in (False, True)]
+            self.loop = next((a for a in analyses if a.cycle), None)
+            if self.loop is not None:
+                break
+            weights.append(max(a.max_hops for a in analyses))
         if self.loop is not None and refuse:
             raise BridgeConfigError(
                 "mqttTopicMapping", self._loop_message(self.loop),
                 cycle=self.loop.cycle or (), example=self.loop.example,
             )
-        #: the most relays one message can cause, counting each hop of the chain (``None``
-        #: when a message can be relayed forever)
-        self.max_relay_hops: int | None = (
-            None if self.loop else max(a.max_hops for a in analyses)
-        )
+        #: an upper bound on the relays one message causes in a row (exact for simple
+        #: configurations); ``None`` when a message can be relayed forever
+        self.max_relay_hops: int | None = None
+        if self.loop is None:
+            self.max_relay_hops = (
+                1 + longest_path(found, triples.__getitem__, weights) if self.mappings else 0
+            )
 
-    def _analyse(self, trailing_slash: bool) -> LoopAnalysis:
+    def _analyse(self, trailing_slash: bool, members: list[int]) -> LoopAnalysis:
+        """The exact analysis of :mod:`.loops` over the mappings ``members`` (indexes), with
+        every subscription that can hand them a message."""
+        chosen = [self.mappings[at] for at in members]
         routes = [
-            Route(m.name, m.source, m.target, m.target_topic_prefix, ("route", index))
-            for index, m in enumerate(self.mappings)
+            Route(m.name, m.source, m.target, m.target_topic_prefix, ("route", at))
+            for at, m in zip(members, chosen, strict=True)
         ]
         tests: dict[Any, list] = {"star": [contains_nfa("*")]}
-        for index, mapping in enumerate(self.mappings):
-            tests[("route", index)] = [_routing_pattern(mapping.topic)]
-        tests["pubsub_echo"] = [
-            LevelPattern(tuple(java_split(f)), EXACT)
-            for f in self.subscriptions(PUBSUB) if not is_wildcard(f)
+        for at, mapping in zip(members, chosen, strict=True):
+            tests[("route", at)] = [_routing_pattern(mapping.topic)]
+        routed = {source: [m.topic for m in chosen if m.source == source] for source in SOURCES}
+        exact = [
+            f for f in self.subscriptions(PUBSUB)
+            if not is_wildcard(f) and any(bridge_matches(r, f) for r in routed[PUBSUB])
         ]
-        local = self.subscriptions(LOCAL_MQTT)
+        tests["pubsub_echo"] = [LevelPattern(tuple(java_split(f)), EXACT) for f in exact]
+        local = [
+            f for f in self.subscriptions(LOCAL_MQTT)
+            if any(may_overlap(moquette_tokens(f), r) for r in routed[LOCAL_MQTT])
+        ]
         tests["local_any"] = [p for f in local for p in _moquette_patterns(f, trailing_slash)]
         tests["local_echo"] = [
             p for f in local if not self._no_local(f)
             for p in _moquette_patterns(f, trailing_slash)
         ]
         alphabet = {"*"}
-        for mapping in self.mappings:
-            alphabet |= set(mapping.topic.replace("+", "").replace("#", ""))
+        for topic in [*(m.topic for m in chosen), *exact, *local]:
+            alphabet |= set(topic.replace("+", "").replace("#", ""))
+        for mapping in chosen:
             alphabet |= set(mapping.target_topic_prefix)
         witness = next(c for c in "xyzqjkvwXYZQ0123456789" + "".join(map(chr, range(0xC0, 0x2FF)))
                        if c not in alphabet)
@@ -526,8 +577,9 @@ class MqttBridge:
             return analyse(routes, tests, alphabet, received, publishable, witness,
                            "/" if trailing_slash else "")
         except OverflowError as error:
-            raise BridgeConfigError("mqttTopicMapping", f"cannot decide whether these mappings "
-                                    f"loop: {error}") from None
+            names = ", ".join(m.name for m in chosen)
+            raise BridgeConfigError("mqttTopicMapping", f"cannot decide whether the mappings "
+                                    f"{names} relay a message forever: {error}") from None
 
     def _loop_message(self, analysis: LoopAnalysis) -> str:
         assert analysis.cycle is not None
