@@ -186,8 +186,9 @@ class MqttSettings:
 
 def _enum(value: Any, path: str) -> str:
     if value is None:
-        raise BridgeConfigError(path, f"Malformed mqttTopicMapping: {path.rsplit('.', 1)[-1]} "
-                                      "is missing")
+        raise BridgeConfigError(
+            path, f"Malformed mqttTopicMapping: {path.rsplit('.', 1)[-1]} is missing"
+        )
     if isinstance(value, str):
         for name in SOURCES:
             if value.casefold() == name.casefold():
@@ -203,8 +204,9 @@ def _mapping_entry(name: str, body: Any) -> TopicMapping:
         raise BridgeConfigError(path, "Malformed mqttTopicMapping: a mapping must be an object")
     topic = scalar_text(get_field(body, "topic"))
     if topic is None:
-        raise BridgeConfigError(path_join(path, "topic"), "Malformed mqttTopicMapping: topic "
-                                "is missing")
+        raise BridgeConfigError(
+            path_join(path, "topic"), "Malformed mqttTopicMapping: topic is missing"
+        )
     problem = filter_problem(topic)
     if problem:
         raise BridgeConfigError(path_join(path, "topic"), f"{topic!r}: {problem}")
@@ -212,8 +214,9 @@ def _mapping_entry(name: str, body: Any) -> TopicMapping:
     target = _enum(get_field(body, "target"), path_join(path, "target"))
     if source == target:
         raise BridgeConfigError(
-            path, f"source and target are both {source}: they must differ (the bridge would "
-            "hand the message back to where it came from)"
+            path,
+            f"source and target are both {source}: they must differ (the bridge would "
+            "hand the message back to where it came from)",
         )
     raw_prefix = get_field(body, "targetTopicPrefix")
     prefix = "" if raw_prefix is None else scalar_text(raw_prefix)
@@ -258,8 +261,9 @@ class _Settings:
         value = self.number(key, default)
         assert value is not None
         if value < 0:
-            self.warnings.append(f"mqtt.{key}: Provided {key} out of range. Defaulting to "
-                                 f"{default}")
+            self.warnings.append(
+                f"mqtt.{key}: Provided {key} out of range. Defaulting to {default}"
+            )
             return default
         return value
 
@@ -269,8 +273,7 @@ class _Settings:
             return None
         bound = low if value < low else high if value > high else None
         if bound is not None:
-            self.warnings.append(f"mqtt.{key}: Provided {key} out of range. Defaulting to "
-                                 f"{bound}")
+            self.warnings.append(f"mqtt.{key}: Provided {key} out of range. Defaulting to {bound}")
             return bound
         return value
 
@@ -374,8 +377,10 @@ class MqttBridge:
         if raw is None:
             raw = {}
         if not isinstance(raw, Mapping):
-            raise BridgeConfigError("mqttTopicMapping", "Malformed mqttTopicMapping: must be an "
-                                    "object of named mappings")
+            raise BridgeConfigError(
+                "mqttTopicMapping",
+                "Malformed mqttTopicMapping: must be an object of named mappings",
+            )
         mappings = tuple(_mapping_entry(str(name), body) for name, body in raw.items())
         options: dict[str, tuple[bool, bool]] = {}
         raw_options = get_field(config, "mqtt5RouteOptions")
@@ -434,15 +439,19 @@ class MqttBridge:
         _check_source(source)
         filters = self.subscriptions(source)
         if source == LOCAL_MQTT:
-            return int(any(
-                moquette_matches(f, topic) and not (from_bridge and self._no_local(f))
-                for f in filters
-            ))
+            return int(
+                any(
+                    moquette_matches(f, topic) and not (from_bridge and self._no_local(f))
+                    for f in filters
+                )
+            )
         if source == PUBSUB:
-            return int(any(
-                bridge_matches(f, topic) and not (from_bridge and is_wildcard(f))
-                for f in filters
-            ))
+            return int(
+                any(
+                    bridge_matches(f, topic) and not (from_bridge and is_wildcard(f))
+                    for f in filters
+                )
+            )
         if from_bridge and not self.iot_core_echo:
             return 0
         return sum(1 for f in filters if bridge_matches(f, topic))
@@ -475,8 +484,15 @@ class MqttBridge:
             and self._local_options(target_topic)[1]
         )
         return Relay(
-            mapping.name, mapping.source, mapping.target, topic, target_topic,
-            self.QOS.get(mapping.target), keep, mapping.target == PUBSUB, error,
+            mapping.name,
+            mapping.source,
+            mapping.target,
+            topic,
+            target_topic,
+            self.QOS.get(mapping.target),
+            keep,
+            mapping.target == PUBSUB,
+            error,
         )
 
     # -- loops ------------------------------------------------------------------------------
@@ -491,15 +507,21 @@ class MqttBridge:
             return path_possible([hops[at] for at in path], exact, self.iot_core_echo)
 
         following = [
-            [at for at, nxt in enumerate(self.mappings)
-             if nxt.source == mapping.target and possible(index, at)]
+            [
+                at
+                for at, nxt in enumerate(self.mappings)
+                if nxt.source == mapping.target and possible(index, at)
+            ]
             for index, mapping in enumerate(self.mappings)
         ]
         pairs = [(first, second) for first in range(len(hops)) for second in following[first]]
         where = {pair: at for at, pair in enumerate(pairs)}
         triples = [
-            [where[(second, third)] for third in following[second]
-             if possible(first, second, third)]
+            [
+                where[(second, third)]
+                for third in following[second]
+                if possible(first, second, third)
+            ]
             for first, second in pairs
         ]
         found = components(len(pairs), triples.__getitem__)
@@ -518,8 +540,10 @@ class MqttBridge:
             weights.append(max(a.max_hops for a in analyses))
         if self.loop is not None and refuse:
             raise BridgeConfigError(
-                "mqttTopicMapping", self._loop_message(self.loop),
-                cycle=self.loop.cycle or (), example=self.loop.example,
+                "mqttTopicMapping",
+                self._loop_message(self.loop),
+                cycle=self.loop.cycle or (),
+                example=self.loop.example,
             )
         #: an upper bound on the relays one message causes in a row (exact for simple
         #: configurations); ``None`` when a message can be relayed forever
@@ -542,26 +566,30 @@ class MqttBridge:
             tests[("route", at)] = [_routing_pattern(mapping.topic)]
         routed = {source: [m.topic for m in chosen if m.source == source] for source in SOURCES}
         exact = [
-            f for f in self.subscriptions(PUBSUB)
+            f
+            for f in self.subscriptions(PUBSUB)
             if not is_wildcard(f) and any(bridge_matches(r, f) for r in routed[PUBSUB])
         ]
         tests["pubsub_echo"] = [LevelPattern(tuple(java_split(f)), EXACT) for f in exact]
         local = [
-            f for f in self.subscriptions(LOCAL_MQTT)
+            f
+            for f in self.subscriptions(LOCAL_MQTT)
             if any(may_overlap(moquette_tokens(f), r) for r in routed[LOCAL_MQTT])
         ]
         tests["local_any"] = [p for f in local for p in _moquette_patterns(f, trailing_slash)]
         tests["local_echo"] = [
-            p for f in local if not self._no_local(f)
-            for p in _moquette_patterns(f, trailing_slash)
+            p for f in local if not self._no_local(f) for p in _moquette_patterns(f, trailing_slash)
         ]
         alphabet = {"*"}
         for topic in [*(m.topic for m in chosen), *exact, *local]:
             alphabet |= set(topic.replace("+", "").replace("#", ""))
         for mapping in chosen:
             alphabet |= set(mapping.target_topic_prefix)
-        witness = next(c for c in "xyzqjkvwXYZQ0123456789" + "".join(map(chr, range(0xC0, 0x2FF)))
-                       if c not in alphabet)
+        witness = next(
+            c
+            for c in "xyzqjkvwXYZQ0123456789" + "".join(map(chr, range(0xC0, 0x2FF)))
+            if c not in alphabet
+        )
 
         def received(source: str, passed: frozenset, from_bridge: bool) -> bool:
             if source == LOCAL_MQTT:
@@ -574,12 +602,21 @@ class MqttBridge:
             return not (target == PUBSUB and "star" in passed)
 
         try:
-            return analyse(routes, tests, alphabet, received, publishable, witness,
-                           "/" if trailing_slash else "")
+            return analyse(
+                routes,
+                tests,
+                alphabet,
+                received,
+                publishable,
+                witness,
+                "/" if trailing_slash else "",
+            )
         except OverflowError as error:
             names = ", ".join(m.name for m in chosen)
-            raise BridgeConfigError("mqttTopicMapping", f"cannot decide whether the mappings "
-                                    f"{names} relay a message forever: {error}") from None
+            raise BridgeConfigError(
+                "mqttTopicMapping",
+                f"cannot decide whether the mappings {names} relay a message forever: {error}",
+            ) from None
 
     def _loop_message(self, analysis: LoopAnalysis) -> str:
         assert analysis.cycle is not None

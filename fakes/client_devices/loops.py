@@ -147,8 +147,14 @@ class _Reader:
         total = 0
         for _, nfa in nfas:
             offsets.append(total)
-            total += 1 + max([nfa.start, *nfa.accepts, *nfa.back,
-                              *(p for edges in nfa.back.values() for _, p in edges)])
+            total += 1 + max(
+                [
+                    nfa.start,
+                    *nfa.accepts,
+                    *nfa.back,
+                    *(p for edges in nfa.back.values() for _, p in edges),
+                ]
+            )
         #: symbol -> state bit -> mask of the states reading the symbol backwards leads to
         self._moves: dict[str, list[int]] = {symbol: [0] * total for symbol in self.symbols}
         starts: dict[Hashable, int] = {}

@@ -62,14 +62,14 @@ def residual(pattern: Pattern, prefix: str) -> Pattern | None:
             return _ANY_TOPIC if rest else None
         if wanted[index] is not None and wanted[index] != level:
             return None
-    remaining = wanted[len(whole):]
+    remaining = wanted[len(whole) :]
     if not remaining:
         return _ANY_TOPIC if rest else None  # t's first level is the one '#' needs
     head = remaining[0]
     if head is not None:
         if not head.startswith(partial):
             return None
-        head = head[len(partial):]
+        head = head[len(partial) :]
     return (head, *remaining[1:]), rest
 
 
@@ -84,7 +84,8 @@ def satisfiable(patterns: Sequence[Pattern]) -> bool:
             return False
     for position in range(max((len(levels) for levels, _ in patterns), default=0)):
         named = {
-            levels[position] for levels, _ in patterns
+            levels[position]
+            for levels, _ in patterns
             if position < len(levels) and levels[position] is not None
         }
         if len(named) > 1:
@@ -104,8 +105,11 @@ def path_possible(path: Sequence[Hop], exact_pubsub: Sequence[str], iot_core_ech
         if at and source == "IotCore" and not iot_core_echo:
             return False
         if at and source == "Pubsub":
-            pinned = [p for pin in pins if (p := residual(pin, before)) is not None
-                      and satisfiable([p, routed])]
+            pinned = [
+                p
+                for pin in pins
+                if (p := residual(pin, before)) is not None and satisfiable([p, routed])
+            ]
             if not pinned:
                 return False
             choices.append(pinned)
