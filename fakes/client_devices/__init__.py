@@ -8,9 +8,10 @@ Built from ``shared/specs/greengrass-v2-topology.md`` and the component sources 
   cloud and offline verification (§1.3.1, §1.3.4, §1.6 items 1 and 7).
 * :mod:`.logs` — what Moquette and CDA log and answer (§1.3.1), for callers that must log
   exactly what the core logs.
-* :mod:`.bridge` — ``aws.greengrass.clientdevices.mqtt.Bridge``: configuration, subscriptions
-  and relays (§1.4, §1.6 item 6), client-device shadow mappings (§3.1, §5.3), with loops
-  refused at load (:mod:`.loops`, an exact decision).
+* :mod:`.bridge` — ``aws.greengrass.clientdevices.mqtt.Bridge``: configuration (§1.4, in
+  :mod:`.bridge_config`), subscriptions and relays (§1.4, §1.6 item 6), client-device shadow
+  mappings (§3.1, §5.3), with loops refused at load (:mod:`.relay_graph` rules most out
+  cheaply, :mod:`.loops` decides the rest exactly).
 * :mod:`.topics` — the three topic matchers that meet in the bridge (nucleus pub/sub,
   the bridge's routing, Moquette).
 """

@@ -171,8 +171,10 @@ class ConnectResult:
 def _parse_request(operation: str, resource: str) -> tuple[str, str, str] | None:
     """``(service, type, name)`` of a request, or ``None`` when CDA finds it malformed."""
     service, _, action = operation.partition(":")
-    if not service.isalpha() or not action or not all(
-        char.isalnum() or char in "-_" for char in action
+    if (
+        not service.isalpha()
+        or not action
+        or not all(char.isalnum() or char in "-_" for char in action)
     ):
         return None
     r_service, sep, rest = resource.partition(":")
@@ -272,12 +274,22 @@ class ClientDeviceAuth:
         names = tuple(g.name for g in selected)
         if _parse_request(operation, resource) is None:
             return Decision(
-                False, thing, operation, resource, names, None,
+                False,
+                thing,
+                operation,
+                resource,
+                names,
+                None,
                 f"denied by CDA: {operation} on {resource!r} is malformed",
             )
         if not selected:
             return Decision(
-                False, thing, operation, resource, (), None,
+                False,
+                thing,
+                operation,
+                resource,
+                (),
+                None,
                 f"denied by CDA: no device group selects {thing}",
             )
         service = operation.partition(":")[0]
@@ -289,14 +301,23 @@ class ClientDeviceAuth:
                     continue
                 if any(self._resource_matches(r, resource, thing) for r in statement.resources):
                     return Decision(
-                        True, thing, operation, resource, names,
+                        True,
+                        thing,
+                        operation,
+                        resource,
+                        names,
                         (group.name, group.policy_name, statement.name),
                         f"allowed by CDA: group {group.name}, policy {group.policy_name}, "
                         f"statement {statement.name}",
                     )
         which = ", ".join(f"{g.policy_name} (group {g.name})" for g in selected)
         return Decision(
-            False, thing, operation, resource, names, None,
+            False,
+            thing,
+            operation,
+            resource,
+            names,
+            None,
             f"denied by CDA: no statement of {which} allows {operation} on {resource}",
         )
 
@@ -367,29 +388,48 @@ class ClientDeviceAuth:
         0x04, a client ID that is not a valid thing name -> connection closed, thing not
         attached to the certificate -> 0x04; then ``mqtt:connect`` -> 0x04)."""
         verified_by = "cloud" if cloud_online else "local"
-        cert_ok, why = self._verify_certificate(certificate_thing, now, cloud_online,
-                                                certificate_active)
+        cert_ok, why = self._verify_certificate(
+            certificate_thing, now, cloud_online, certificate_active
+        )
         if not cert_ok:
-            return ConnectResult(client_id, "tls_failure", None, TLS_FAILED_LOG,
-                                 f"TLS handshake refused: {why}", verified_by)
+            return ConnectResult(
+                client_id,
+                "tls_failure",
+                None,
+                TLS_FAILED_LOG,
+                f"TLS handshake refused: {why}",
+                verified_by,
+            )
         if not client_id:
             return ConnectResult(
-                client_id, "refused", CONNACK_IDENTIFIER_REJECTED,
+                client_id,
+                "refused",
+                CONNACK_IDENTIFIER_REJECTED,
                 empty_client_id_log(f"<certificate of {certificate_thing}>"),
-                "empty client ID (Moquette's allow_zero_byte_client_id is false)", verified_by,
+                "empty client ID (Moquette's allow_zero_byte_client_id is false)",
+                verified_by,
             )
         assert certificate_thing is not None
         if len(client_id) > MAX_THING_NAME_LENGTH:
-            return self._refused(client_id, SESSION_FAILED_LOG, "thing name is too long "
-                                 f"({len(client_id)} > {MAX_THING_NAME_LENGTH})", verified_by)
+            return self._refused(
+                client_id,
+                SESSION_FAILED_LOG,
+                f"thing name is too long ({len(client_id)} > {MAX_THING_NAME_LENGTH})",
+                verified_by,
+            )
         if not _THING_NAME.fullmatch(client_id):
             return ConnectResult(
-                client_id, "closed", None, CONNECT_ERROR_LOG,
+                client_id,
+                "closed",
+                None,
+                CONNECT_ERROR_LOG,
                 f"client ID {client_id!r} is not a valid thing name ([a-zA-Z0-9-_:]+); CDA "
-                "throws and Moquette closes the connection", verified_by,
+                "throws and Moquette closes the connection",
+                verified_by,
             )
-        attached, why = self._verify_attachment(client_id, certificate_thing, now, cloud_online,
-                                                certificate_active)
+        attached, why = self._verify_attachment(
+            client_id, certificate_thing, now, cloud_online, certificate_active
+        )
         if not attached:
             return self._refused(client_id, SESSION_FAILED_LOG, why, verified_by)
         decision = self.decide(client_id, "mqtt:connect", f"mqtt:clientId:{client_id}")
@@ -398,7 +438,12 @@ class ClientDeviceAuth:
         replaced = client_id in self.sessions
         self.sessions[client_id] = client_id
         return ConnectResult(
-            client_id, "accepted", CONNACK_ACCEPTED, ACCEPTED_LOG, decision.reason, verified_by,
+            client_id,
+            "accepted",
+            CONNACK_ACCEPTED,
+            ACCEPTED_LOG,
+            decision.reason,
+            verified_by,
             replaced,
         )
 
@@ -408,8 +453,9 @@ class ClientDeviceAuth:
 
     @staticmethod
     def _refused(client_id: str, log: str, reason: str, verified_by: str) -> ConnectResult:
-        return ConnectResult(client_id, "refused", CONNACK_BAD_USER_NAME_OR_PASSWORD, log,
-                             reason, verified_by)
+        return ConnectResult(
+            client_id, "refused", CONNACK_BAD_USER_NAME_OR_PASSWORD, log, reason, verified_by
+        )
 
     def _age(self, verified_at: float | None, now: float) -> str:
         if verified_at is None:
@@ -437,8 +483,7 @@ class ClientDeviceAuth:
         if self._trusted(verified_at, now):
             return True, ""
         return False, (
-            f"offline, and the certificate of {certificate_thing} "
-            f"{self._age(verified_at, now)}"
+            f"offline, and the certificate of {certificate_thing} {self._age(verified_at, now)}"
         )
 
     def _verify_attachment(

@@ -125,9 +125,7 @@ class LoadedConfiguration:
 
 
 class _Loader:
-    def __init__(
-        self, version: tuple[int, int, int], strict: bool, unescape_colon: bool
-    ) -> None:
+    def __init__(self, version: tuple[int, int, int], strict: bool, unescape_colon: bool) -> None:
         self.version = version
         self.strict = strict
         self.unescape_colon = unescape_colon

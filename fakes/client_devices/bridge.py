@@ -42,10 +42,13 @@ Configuration (``from_configuration``), stricter than the real bridge where note
   filter, a prefix with ``+``/``#`` (every relayed topic would be invalid) or with ``*``
   towards Pubsub.
 * **Loops are refused**: a configuration in which one message can be relayed forever (our
-  product decision; the real bridge loops and melts the core). The decision is exact, see
-  :mod:`.loops`; :attr:`MqttBridge.max_relay_hops` is the longest chain an accepted
-  configuration allows. The documented two-way ``$aws/things/+/shadow/#`` mapping
-  terminates (each response echoes once) and is accepted.
+  product decision; the real bridge loops and melts the core). Possible pairs and triples of
+  mappings are found first (:mod:`.relay_graph`, cheap and never missing a real chain); only
+  a cycle among them goes to the exact decision of :mod:`.loops`, so a refusal is always a
+  real loop, named with a looping example. :attr:`MqttBridge.max_relay_hops` bounds the
+  chain an accepted configuration allows. The documented two-way
+  ``$aws/things/+/shadow/#`` mapping terminates (each response echoes once) and is
+  accepted. ``refuse_loops=False`` keeps a looping configuration, as the real bridge does.
 * ``mqtt.*``: the bridge's own rules: a negative timeout falls back to its default with
   ``Provided <key> out of range. Defaulting to <default>``; ``receiveMaximum``,
   ``maximumPacketSize`` and ``sessionExpiryInterval`` are clamped; refused are
@@ -65,8 +68,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from fakes.client_devices._config import coerce_int, has_field, path_join, scalar_text
-from fakes.client_devices._config import field as get_field
+from fakes.client_devices.bridge_config import (
+    DEFAULT_BROKER_URI,
+    IOT_CORE,
+    LOCAL_MQTT,
+    PUBSUB,
+    PUBSUB_WILDCARD_ERROR,
+    SOURCES,
+    BridgeConfigError,
+    MqttSettings,
+    TopicMapping,
+    read_configuration,
+)
 from fakes.client_devices.loops import (
     EXACT,
     REST0,
@@ -77,9 +90,14 @@ from fakes.client_devices.loops import (
     analyse,
     contains_nfa,
 )
+from fakes.client_devices.relay_graph import (
+    components,
+    longest_path,
+    may_overlap,
+    path_possible,
+)
 from fakes.client_devices.topics import (
     bridge_matches,
-    filter_problem,
     is_wildcard,
     java_split,
     moquette_matches,
@@ -97,43 +115,6 @@ __all__ = [
     "Relay",
     "TopicMapping",
 ]
-
-LOCAL_MQTT = "LocalMqtt"
-PUBSUB = "Pubsub"
-IOT_CORE = "IotCore"
-SOURCES = (LOCAL_MQTT, PUBSUB, IOT_CORE)
-DEFAULT_BROKER_URI = "ssl://localhost:8883"
-PUBSUB_WILDCARD_ERROR = "Publish topic must not contain a wildcard."
-_URI_FORBIDDEN = set(' "<>\\^`{|}') | {chr(code) for code in range(0x20)} | {"\x7f"}
-
-
-class BridgeConfigError(ValueError):
-    """A bridge configuration refused. ``path`` names the bad field or mapping; for a loop,
-    ``cycle`` names its mappings and ``example`` is a looping chain as ``(source, topic,
-    mapping)`` hops from a first message."""
-
-    def __init__(
-        self,
-        path: str,
-        message: str,
-        *,
-        cycle: tuple[str, ...] = (),
-        example: tuple[tuple[str, str, str], ...] = (),
-    ) -> None:
-        super().__init__(f"{path}: {message}" if path else message)
-        self.path = path
-        self.message = message
-        self.cycle = cycle
-        self.example = example
-
-
-@dataclass(frozen=True, slots=True)
-class TopicMapping:
-    name: str
-    topic: str
-    source: str
-    target: str
-    target_topic_prefix: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,156 +138,6 @@ class Relay:
     @property
     def delivered(self) -> bool:
         return self.error is None
-
-
-@dataclass(frozen=True, slots=True)
-class MqttSettings:
-    """``mqtt.*`` after the bridge's own defaulting and clamping."""
-
-    version: str = "mqtt3"
-    ack_timeout_seconds: int = 60
-    connack_timeout_ms: int = 20_000
-    ping_timeout_ms: int = 30_000
-    keep_alive_timeout_seconds: int = 60
-    max_reconnect_delay_ms: int = 30_000
-    min_reconnect_delay_ms: int = 1_000
-    receive_maximum: int = 100
-    maximum_packet_size: int | None = None
-    session_expiry_interval: int = 4_294_967_295
-
-
-def _enum(value: Any, path: str) -> str:
-    if value is None:
-        raise BridgeConfigError(path, f"Malformed mqttTopicMapping: {path.rsplit('.', 1)[-1]} "
-                                      "is missing")
-    if isinstance(value, str):
-        for name in SOURCES:
-            if value.casefold() == name.casefold():
-                return name
-    raise BridgeConfigError(
-        path, f"Malformed mqttTopicMapping: {value!r} is not one of {', '.join(SOURCES)}"
-    )
-
-
-def _mapping_entry(name: str, body: Any) -> TopicMapping:
-    path = path_join("mqttTopicMapping", name)
-    if not isinstance(body, Mapping):
-        raise BridgeConfigError(path, "Malformed mqttTopicMapping: a mapping must be an object")
-    topic = scalar_text(get_field(body, "topic"))
-    if topic is None:
-        raise BridgeConfigError(path_join(path, "topic"), "Malformed mqttTopicMapping: topic "
-                                "is missing")
-    problem = filter_problem(topic)
-    if problem:
-        raise BridgeConfigError(path_join(path, "topic"), f"{topic!r}: {problem}")
-    source = _enum(get_field(body, "source"), path_join(path, "source"))
-    target = _enum(get_field(body, "target"), path_join(path, "target"))
-    if source == target:
-        raise BridgeConfigError(
-            path, f"source and target are both {source}: they must differ (the bridge would "
-            "hand the message back to where it came from)"
-        )
-    raw_prefix = get_field(body, "targetTopicPrefix")
-    prefix = "" if raw_prefix is None else scalar_text(raw_prefix)
-    if prefix is None:
-        raise BridgeConfigError(path_join(path, "targetTopicPrefix"), "must be a string")
-    if "+" in prefix or "#" in prefix or "\0" in prefix:
-        raise BridgeConfigError(
-            path_join(path, "targetTopicPrefix"),
-            f"{prefix!r}: '+', '#' or a null character makes every relayed topic invalid",
-        )
-    if target == PUBSUB and "*" in prefix:
-        raise BridgeConfigError(
-            path_join(path, "targetTopicPrefix"),
-            f"{prefix!r}: the nucleus refuses every Pubsub publish with '*' "
-            f"({PUBSUB_WILDCARD_ERROR})",
-        )
-    return TopicMapping(name, topic, source, target, prefix)
-
-
-def _flag(value: Any, path: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.casefold() in ("true", "false"):
-        return value.casefold() == "true"
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    raise BridgeConfigError(path, f"Malformed mqtt5RouteOptions: {value!r} is not a boolean")
-
-
-class _Settings:
-    def __init__(self, config: Mapping[Any, Any]) -> None:
-        self.warnings: list[str] = []
-        mqtt = get_field(config, "mqtt")
-        self.mqtt: Mapping[Any, Any] = mqtt if isinstance(mqtt, Mapping) else {}
-
-    def number(self, key: str, default: int | None) -> int | None:
-        if not has_field(self.mqtt, key) or get_field(self.mqtt, key) is None:
-            return default
-        return coerce_int(get_field(self.mqtt, key))
-
-    def timeout(self, key: str, default: int) -> int:
-        value = self.number(key, default)
-        assert value is not None
-        if value < 0:
-            self.warnings.append(f"mqtt.{key}: Provided {key} out of range. Defaulting to "
-                                 f"{default}")
-            return default
-        return value
-
-    def clamped(self, key: str, default: int | None, low: int, high: int) -> int | None:
-        value = self.number(key, default)
-        if value is None:
-            return None
-        bound = low if value < low else high if value > high else None
-        if bound is not None:
-            self.warnings.append(f"mqtt.{key}: Provided {key} out of range. Defaulting to "
-                                 f"{bound}")
-            return bound
-        return value
-
-    def read(self) -> MqttSettings:
-        defaults = MqttSettings()
-        max_delay = self.timeout("maxReconnectDelayMs", defaults.max_reconnect_delay_ms)
-        min_delay = self.timeout("minReconnectDelayMs", defaults.min_reconnect_delay_ms)
-        if max_delay < min_delay:
-            raise BridgeConfigError(
-                "mqtt.maxReconnectDelayMs",
-                "maxReconnectDelayMs must be greater than or equal to minReconnectDelayMs",
-            )
-        keep_alive = self.timeout("keepAliveTimeoutSeconds", defaults.keep_alive_timeout_seconds)
-        ping = self.timeout("pingTimeoutMs", defaults.ping_timeout_ms)
-        if keep_alive != 0 and keep_alive * 1000 <= ping:
-            raise BridgeConfigError(
-                "mqtt.keepAliveTimeoutSeconds",
-                "keepAliveTimeoutSeconds must be greater than pingTimeoutMs",
-            )
-        version = scalar_text(get_field(self.mqtt, "version")) or "mqtt3"
-        receive_maximum = self.clamped("receiveMaximum", defaults.receive_maximum, 1, 65_535)
-        session_expiry = self.clamped(
-            "sessionExpiryInterval", defaults.session_expiry_interval, 0, 4_294_967_295
-        )
-        assert receive_maximum is not None and session_expiry is not None
-        return MqttSettings(
-            version="mqtt5" if version.upper() == "MQTT5" else "mqtt3",
-            ack_timeout_seconds=self.timeout("ackTimeoutSeconds", defaults.ack_timeout_seconds),
-            connack_timeout_ms=self.timeout("connAckTimeoutMs", defaults.connack_timeout_ms),
-            ping_timeout_ms=ping,
-            keep_alive_timeout_seconds=keep_alive,
-            max_reconnect_delay_ms=max_delay,
-            min_reconnect_delay_ms=min_delay,
-            receive_maximum=receive_maximum,
-            maximum_packet_size=self.clamped("maximumPacketSize", None, 1, 4_294_967_295),
-            session_expiry_interval=session_expiry,
-        )
-
-
-def _broker_uri(config: Mapping[Any, Any]) -> str:
-    uri = scalar_text(get_field(config, "brokerServerUri")) or DEFAULT_BROKER_URI
-    uri = scalar_text(get_field(config, "brokerUri")) or uri
-    if not uri or uri.startswith(":") or set(uri) & _URI_FORBIDDEN:
-        raise BridgeConfigError("brokerUri", f"Malformed brokerUri: {uri}")
-    return uri
 
 
 class MqttBridge:
@@ -359,43 +190,16 @@ class MqttBridge:
 
     @classmethod
     def _read(cls, config: Any, iot_core_echo: bool, refuse_loops: bool) -> MqttBridge:
-        if not isinstance(config, Mapping):
-            raise BridgeConfigError("", "the bridge configuration must be an object")
-        raw = get_field(config, "mqttTopicMapping")
-        if raw is None:
-            raw = {}
-        if not isinstance(raw, Mapping):
-            raise BridgeConfigError("mqttTopicMapping", "Malformed mqttTopicMapping: must be an "
-                                    "object of named mappings")
-        mappings = tuple(_mapping_entry(str(name), body) for name, body in raw.items())
-        options: dict[str, tuple[bool, bool]] = {}
-        raw_options = get_field(config, "mqtt5RouteOptions")
-        if raw_options is not None:
-            if not isinstance(raw_options, Mapping):
-                raise BridgeConfigError("mqtt5RouteOptions", "Malformed mqtt5RouteOptions")
-            for name, body in raw_options.items():
-                path = path_join("mqtt5RouteOptions", str(name))
-                if not isinstance(body, Mapping):
-                    raise BridgeConfigError(path, "Malformed mqtt5RouteOptions")
-                options[str(name)] = (
-                    _flag(get_field(body, "noLocal", False), path_join(path, "noLocal")),
-                    _flag(
-                        get_field(body, "retainAsPublished", False),
-                        path_join(path, "retainAsPublished"),
-                    ),
-                )
-        settings = _Settings(config)
-        mqtt = settings.read()
-        client_id = scalar_text(get_field(config, "clientId"))
+        read = read_configuration(config)
         return cls(
-            mappings,
-            broker_uri=_broker_uri(config),
-            client_id=client_id,
-            mqtt=mqtt,
-            route_options=options,
+            read.mappings,
+            broker_uri=read.broker_uri,
+            client_id=read.client_id,
+            mqtt=read.mqtt,
+            route_options=read.route_options,
             iot_core_echo=iot_core_echo,
             refuse_loops=refuse_loops,
-            warnings=tuple(settings.warnings),
+            warnings=read.warnings,
         )
 
     # -- subscriptions and receive rules ----------------------------------------------------
@@ -425,15 +229,19 @@ class MqttBridge:
         _check_source(source)
         filters = self.subscriptions(source)
         if source == LOCAL_MQTT:
-            return int(any(
-                moquette_matches(f, topic) and not (from_bridge and self._no_local(f))
-                for f in filters
-            ))
+            return int(
+                any(
+                    moquette_matches(f, topic) and not (from_bridge and self._no_local(f))
+                    for f in filters
+                )
+            )
         if source == PUBSUB:
-            return int(any(
-                bridge_matches(f, topic) and not (from_bridge and is_wildcard(f))
-                for f in filters
-            ))
+            return int(
+                any(
+                    bridge_matches(f, topic) and not (from_bridge and is_wildcard(f))
+                    for f in filters
+                )
+            )
         if from_bridge and not self.iot_core_echo:
             return 0
         return sum(1 for f in filters if bridge_matches(f, topic))
@@ -466,51 +274,112 @@ class MqttBridge:
             and self._local_options(target_topic)[1]
         )
         return Relay(
-            mapping.name, mapping.source, mapping.target, topic, target_topic,
-            self.QOS.get(mapping.target), keep, mapping.target == PUBSUB, error,
+            mapping.name,
+            mapping.source,
+            mapping.target,
+            topic,
+            target_topic,
+            self.QOS.get(mapping.target),
+            keep,
+            mapping.target == PUBSUB,
+            error,
         )
 
     # -- loops ------------------------------------------------------------------------------
 
     def _check_loops(self, refuse: bool) -> None:
-        analyses = [self._analyse(trailing_slash) for trailing_slash in (False, True)]
+        """Find endless relays: possible pairs and triples of mappings first (cheap, see
+        :mod:`.relay_graph`), then the exact analysis of :mod:`.loops` on each cycle left."""
+        exact = [f for f in self.subscriptions(PUBSUB) if not is_wildcard(f)]
+        hops = [(m.topic, m.source, m.target_topic_prefix) for m in self.mappings]
+
+        def possible(*path: int) -> bool:
+            return path_possible([hops[at] for at in path], exact, self.iot_core_echo)
+
+        following = [
+            [
+                at
+                for at, nxt in enumerate(self.mappings)
+                if nxt.source == mapping.target and possible(index, at)
+            ]
+            for index, mapping in enumerate(self.mappings)
+        ]
+        pairs = [(first, second) for first in range(len(hops)) for second in following[first]]
+        where = {pair: at for at, pair in enumerate(pairs)}
+        triples = [
+            [
+                where[(second, third)]
+                for third in following[second]
+                if possible(first, second, third)
+            ]
+            for first, second in pairs
+        ]
+        found = components(len(pairs), triples.__getitem__)
         #: an endless relay cycle (only with ``refuse_loops=False``), else ``None``
-        self.loop: LoopAnalysis | None = next((a for a in analyses if a.cycle), None)
+        self.loop: LoopAnalysis | None = None
+        weights: list[int] = []
+        for component in found:
+            if len(component) == 1 and component[0] not in triples[component[0]]:
+                weights.append(1)
+                continue
+            members = sorted({index for at in component for index in pairs[at]})
+            analyses = [self._analyse(trailing, members) for trailing in (False, True)]
+            self.loop = next((a for a in analyses if a.cycle), None)
+            if self.loop is not None:
+                break
+            weights.append(max(a.max_hops for a in analyses))
         if self.loop is not None and refuse:
             raise BridgeConfigError(
-                "mqttTopicMapping", self._loop_message(self.loop),
-                cycle=self.loop.cycle or (), example=self.loop.example,
+                "mqttTopicMapping",
+                self._loop_message(self.loop),
+                cycle=self.loop.cycle or (),
+                example=self.loop.example,
             )
-        #: the most relays one message can cause, counting each hop of the chain (``None``
-        #: when a message can be relayed forever)
-        self.max_relay_hops: int | None = (
-            None if self.loop else max(a.max_hops for a in analyses)
-        )
+        #: an upper bound on the relays one message causes in a row (exact for simple
+        #: configurations); ``None`` when a message can be relayed forever
+        self.max_relay_hops: int | None = None
+        if self.loop is None:
+            self.max_relay_hops = (
+                1 + longest_path(found, triples.__getitem__, weights) if self.mappings else 0
+            )
 
-    def _analyse(self, trailing_slash: bool) -> LoopAnalysis:
+    def _analyse(self, trailing_slash: bool, members: list[int]) -> LoopAnalysis:
+        """The exact analysis of :mod:`.loops` over the mappings ``members`` (indexes), with
+        every subscription that can hand them a message."""
+        chosen = [self.mappings[at] for at in members]
         routes = [
-            Route(m.name, m.source, m.target, m.target_topic_prefix, ("route", index))
-            for index, m in enumerate(self.mappings)
+            Route(m.name, m.source, m.target, m.target_topic_prefix, ("route", at))
+            for at, m in zip(members, chosen, strict=True)
         ]
         tests: dict[Any, list] = {"star": [contains_nfa("*")]}
-        for index, mapping in enumerate(self.mappings):
-            tests[("route", index)] = [_routing_pattern(mapping.topic)]
-        tests["pubsub_echo"] = [
-            LevelPattern(tuple(java_split(f)), EXACT)
-            for f in self.subscriptions(PUBSUB) if not is_wildcard(f)
+        for at, mapping in zip(members, chosen, strict=True):
+            tests[("route", at)] = [_routing_pattern(mapping.topic)]
+        routed = {source: [m.topic for m in chosen if m.source == source] for source in SOURCES}
+        exact = [
+            f
+            for f in self.subscriptions(PUBSUB)
+            if not is_wildcard(f) and any(bridge_matches(r, f) for r in routed[PUBSUB])
         ]
-        local = self.subscriptions(LOCAL_MQTT)
+        tests["pubsub_echo"] = [LevelPattern(tuple(java_split(f)), EXACT) for f in exact]
+        local = [
+            f
+            for f in self.subscriptions(LOCAL_MQTT)
+            if any(may_overlap(moquette_tokens(f), r) for r in routed[LOCAL_MQTT])
+        ]
         tests["local_any"] = [p for f in local for p in _moquette_patterns(f, trailing_slash)]
         tests["local_echo"] = [
-            p for f in local if not self._no_local(f)
-            for p in _moquette_patterns(f, trailing_slash)
+            p for f in local if not self._no_local(f) for p in _moquette_patterns(f, trailing_slash)
         ]
         alphabet = {"*"}
-        for mapping in self.mappings:
-            alphabet |= set(mapping.topic.replace("+", "").replace("#", ""))
+        for topic in [*(m.topic for m in chosen), *exact, *local]:
+            alphabet |= set(topic.replace("+", "").replace("#", ""))
+        for mapping in chosen:
             alphabet |= set(mapping.target_topic_prefix)
-        witness = next(c for c in "xyzqjkvwXYZQ0123456789" + "".join(map(chr, range(0xC0, 0x2FF)))
-                       if c not in alphabet)
+        witness = next(
+            c
+            for c in "xyzqjkvwXYZQ0123456789" + "".join(map(chr, range(0xC0, 0x2FF)))
+            if c not in alphabet
+        )
 
         def received(source: str, passed: frozenset, from_bridge: bool) -> bool:
             if source == LOCAL_MQTT:
@@ -523,11 +392,21 @@ class MqttBridge:
             return not (target == PUBSUB and "star" in passed)
 
         try:
-            return analyse(routes, tests, alphabet, received, publishable, witness,
-                           "/" if trailing_slash else "")
+            return analyse(
+                routes,
+                tests,
+                alphabet,
+                received,
+                publishable,
+                witness,
+                "/" if trailing_slash else "",
+            )
         except OverflowError as error:
-            raise BridgeConfigError("mqttTopicMapping", f"cannot decide whether these mappings "
-                                    f"loop: {error}") from None
+            names = ", ".join(m.name for m in chosen)
+            raise BridgeConfigError(
+                "mqttTopicMapping",
+                f"cannot decide whether the mappings {names} relay a message forever: {error}",
+            ) from None
 
     def _loop_message(self, analysis: LoopAnalysis) -> str:
         assert analysis.cycle is not None

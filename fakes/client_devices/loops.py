@@ -4,7 +4,8 @@ The bridge relays a message on ``(source, topic)`` to ``(target, prefix + topic)
 mapping that matches, and a message the bridge published comes back to it only as the
 receive-mode facts of ``greengrass-v2-topology.md`` §1.4 allow (Pubsub: only through an
 exact-topic subscription; LocalMqtt: always, Moquette has no no-local; IotCore: when the
-cloud echoes). The question is whether some first message starts an endless chain.
+cloud echoes). The question is whether some first message starts an endless chain. The
+bridge asks it only for the mappings of a cycle that :mod:`.relay_graph` could not rule out.
 
 Topics grow only at the front (prefixes), and every test on a topic (matching a filter,
 being received) is a regular language. Reading topics **backwards**, the unknown original
@@ -35,7 +36,7 @@ __all__ = ["EXACT", "REST0", "REST1", "LevelPattern", "LoopAnalysis", "Route", "
 EXACT, REST0, REST1 = "exact", "rest0", "rest1"
 _ANY, _NOT_SLASH = "any", "not/"
 _OTHER = ""  # the symbol for every character no test names
-_MAX_STATES = 50_000
+_MAX_STATES = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,58 +131,79 @@ def _admits(label: object, symbol: str) -> bool:
 
 
 class _Reader:
-    """The subset construction of all tests read backwards, explored on demand."""
+    """The subset construction of all tests read backwards, explored on demand. A subset is
+    an integer bit mask over every state of every test's automaton."""
 
     def __init__(self, tests: dict[Hashable, list[LevelPattern | _Nfa]], alphabet: set[str]):
-        self.nfas: list[_Nfa] = []
-        self.keys: list[Hashable] = []
-        for key, parts in tests.items():
-            for part in parts:
-                self.nfas.append(part if isinstance(part, _Nfa) else _pattern_nfa(part))
-                self.keys.append(key)
         # the "any other character" symbol first, so witnesses read like ordinary topics
         self.symbols = [_OTHER, *sorted(alphabet | {"/"})]
         self._known = set(self.symbols)
-        self.initial = frozenset(
-            (index, state) for index, nfa in enumerate(self.nfas) for state in nfa.accepts
-        )
-        self._steps: dict[tuple[frozenset, str], frozenset] = {}
-        self._passed: dict[frozenset, frozenset] = {}
+        nfas: list[tuple[Hashable, _Nfa]] = [
+            (key, part if isinstance(part, _Nfa) else _pattern_nfa(part))
+            for key, parts in tests.items()
+            for part in parts
+        ]
+        offsets: list[int] = []
+        total = 0
+        for _, nfa in nfas:
+            offsets.append(total)
+            total += 1 + max(
+                [
+                    nfa.start,
+                    *nfa.accepts,
+                    *nfa.back,
+                    *(p for edges in nfa.back.values() for _, p in edges),
+                ]
+            )
+        #: symbol -> state bit -> mask of the states reading the symbol backwards leads to
+        self._moves: dict[str, list[int]] = {symbol: [0] * total for symbol in self.symbols}
+        starts: dict[Hashable, int] = {}
+        self.initial = 0
+        for (key, nfa), offset in zip(nfas, offsets, strict=True):
+            starts[key] = starts.get(key, 0) | 1 << (offset + nfa.start)
+            for state in nfa.accepts:
+                self.initial |= 1 << (offset + state)
+            for state, edges in nfa.back.items():
+                for label, previous in edges:
+                    for symbol in self.symbols:
+                        if _admits(label, symbol):
+                            self._moves[symbol][offset + state] |= 1 << (offset + previous)
+        self._starts = list(starts.items())
+        self._steps: dict[tuple[int, str], int] = {}
+        self._passed: dict[int, frozenset] = {}
 
-    def step(self, subset: frozenset, symbol: str) -> frozenset:
+    def step(self, subset: int, symbol: str) -> int:
         key = (subset, symbol)
         found = self._steps.get(key)
         if found is None:
-            found = frozenset(
-                (index, previous)
-                for index, state in subset
-                for label, previous in self.nfas[index].back.get(state, ())
-                if _admits(label, symbol)
-            )
+            moves = self._moves[symbol]
+            found, rest = 0, subset
+            while rest:
+                low = rest & -rest
+                found |= moves[low.bit_length() - 1]
+                rest ^= low
             self._steps[key] = found
         return found
 
-    def read(self, subset: frozenset, text: str) -> frozenset:
+    def passed(self, subset: int) -> frozenset:
+        """The keys of the tests the topic read so far passes."""
+        found = self._passed.get(subset)
+        if found is None:
+            found = frozenset(key for key, mask in self._starts if subset & mask)
+            self._passed[subset] = found
+        return found
+
+    def read(self, subset: int, text: str) -> int:
         """Read ``text`` placed in front of what was read so far."""
         for char in reversed(text):
             subset = self.step(subset, char if char in self._known else _OTHER)
         return subset
 
-    def passed(self, subset: frozenset) -> frozenset:
-        """The keys of the tests the topic read so far passes."""
-        found = self._passed.get(subset)
-        if found is None:
-            found = frozenset(
-                self.keys[index] for index, state in subset if state == self.nfas[index].start
-            )
-            self._passed[subset] = found
-        return found
-
-    def endings(self) -> dict[frozenset, tuple[str, ...]]:
+    def endings(self) -> dict[int, tuple[str, ...]]:
         """Every state after reading a whole first topic (not ending in ``/``), with the
         shortest such topic as symbols (``_OTHER`` standing for any other character)."""
-        found: dict[frozenset, tuple[str, ...]] = {}
-        queue: deque[tuple[frozenset, tuple[str, ...]]] = deque()
+        found: dict[int, tuple[str, ...]] = {}
+        queue: deque[tuple[int, tuple[str, ...]]] = deque()
         for symbol in self.symbols:
             if symbol != "/":
                 subset = self.step(self.initial, symbol)
@@ -212,7 +234,7 @@ class LoopAnalysis:
     max_hops: int
 
 
-Received = Callable[[str, frozenset, bool], bool]
+Received = Callable[[str, frozenset, bool], bool]  # (source, passed tests, from_bridge)
 
 
 def analyse(
@@ -238,7 +260,7 @@ def analyse(
 
     memo: dict[tuple, list[tuple[Route, tuple]]] = {}
 
-    def relays(source: str, subset: frozenset, from_bridge: bool) -> list[tuple[Route, tuple]]:
+    def relays(source: str, subset: int, from_bridge: bool) -> list[tuple[Route, tuple]]:
         key = (source, subset, from_bridge)
         if key in memo:
             return memo[key]

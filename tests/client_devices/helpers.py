@@ -53,13 +53,25 @@ _CDA_5_3: dict[str, Any] = {
 _BRIDGE_5_3: dict[str, Any] = {
     "mqttTopicMapping": {
         "Bme680ReadingsToPubsub": {
-            "topic": "bme680/readings", "source": "LocalMqtt", "target": "Pubsub"},
+            "topic": "bme680/readings",
+            "source": "LocalMqtt",
+            "target": "Pubsub",
+        },
         "StationShadowGetToPubsub": {
-            "topic": f"{STATION_SHADOW}/get", "source": "LocalMqtt", "target": "Pubsub"},
+            "topic": f"{STATION_SHADOW}/get",
+            "source": "LocalMqtt",
+            "target": "Pubsub",
+        },
         "StationShadowUpdateToPubsub": {
-            "topic": f"{STATION_SHADOW}/update", "source": "LocalMqtt", "target": "Pubsub"},
+            "topic": f"{STATION_SHADOW}/update",
+            "source": "LocalMqtt",
+            "target": "Pubsub",
+        },
         "StationShadowResponsesToLocal": {
-            "topic": f"{STATION_SHADOW}/#", "source": "Pubsub", "target": "LocalMqtt"},
+            "topic": f"{STATION_SHADOW}/#",
+            "source": "Pubsub",
+            "target": "LocalMqtt",
+        },
     }
 }
 

@@ -7,8 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fakes.client_devices import ClientDeviceAuth
-
-from .helpers import STATION_SHADOW, allow, cda_5_3, groups
+from tests.client_devices.helpers import STATION_SHADOW, allow, cda_5_3, groups
 
 
 def cda(
@@ -59,13 +58,18 @@ def test_console_subscribes_to_exactly_its_filter() -> None:
     assert auth.can_connect("weather-station")
     assert auth.can_subscribe("weather-station", f"{STATION_SHADOW}/#")
     # topic filters are compared literally, never with MQTT matching
-    for topic_filter in (f"{STATION_SHADOW}/update/accepted", f"{STATION_SHADOW}/+",
-                         "$aws/things/+/shadow/#", "#"):
+    for topic_filter in (
+        f"{STATION_SHADOW}/update/accepted",
+        f"{STATION_SHADOW}/+",
+        "$aws/things/+/shadow/#",
+        "#",
+    ):
         assert not auth.can_subscribe("weather-station", topic_filter)
     assert auth.can_publish("weather-station", f"{STATION_SHADOW}/get")
     assert not auth.can_publish("weather-station", f"{STATION_SHADOW}/delete")
-    decision = auth.decide("weather-station", "mqtt:subscribe",
-                           f"mqtt:topicfilter:{STATION_SHADOW}/#")
+    decision = auth.decide(
+        "weather-station", "mqtt:subscribe", f"mqtt:topicfilter:{STATION_SHADOW}/#"
+    )
     assert decision.grant == ("StationConsole", "StationShadowPolicy", "ShadowResponses")
     assert decision.reason == (
         "allowed by CDA: group StationConsole, policy StationShadowPolicy, statement "
@@ -123,27 +127,34 @@ def test_mqtt_wildcards_in_topic_resources_are_not_matched() -> None:
 def test_resource_matching_by_version(
     resource: str, request_resource: str, v245: bool, v252: bool
 ) -> None:
-    operation = "mqtt:" + {"topic": "publish", "clientId": "connect", "topicfilter": "subscribe"}[
-        request_resource.split(":")[1]
-    ]
+    operation = (
+        "mqtt:"
+        + {"topic": "publish", "clientId": "connect", "topicfilter": "subscribe"}[
+            request_resource.split(":")[1]
+        ]
+    )
     for version, expected in (("2.4.5", v245), ("2.5.2", v252), ("2.5.0", v252)):
         auth = cda(allow([operation], [resource]), version=version)
         assert auth.authorize("t", operation, request_resource) is expected, version
 
 
 def test_thing_name_variable_from_2_5() -> None:
-    statements = allow(["mqtt:connect", "mqtt:publish"], [
-        "mqtt:clientId:${iot:Connection.Thing.ThingName}",
-        "mqtt:topic:sensors/${iot:Connection.Thing.ThingName}/*",
-    ])
+    statements = allow(
+        ["mqtt:connect", "mqtt:publish"],
+        [
+            "mqtt:clientId:${iot:Connection.Thing.ThingName}",
+            "mqtt:topic:sensors/${iot:Connection.Thing.ThingName}/*",
+        ],
+    )
     auth = cda(statements, rule="thingName: bme680-*")
     assert auth.can_connect("bme680-a") and auth.can_connect("bme680-b")
     assert auth.can_publish("bme680-a", "sensors/bme680-a/t")
     assert not auth.can_publish("bme680-a", "sensors/bme680-b/t")
     old = cda(statements, rule="thingName: bme680-*", version="2.4.5")
     assert not old.can_connect("bme680-a")  # compared literally before 2.5.0
-    assert old.authorize("bme680-a", "mqtt:connect",
-                         "mqtt:clientId:${iot:Connection.Thing.ThingName}")
+    assert old.authorize(
+        "bme680-a", "mqtt:connect", "mqtt:clientId:${iot:Connection.Thing.ThingName}"
+    )
 
 
 @pytest.mark.parametrize("topic", ["temp/°C", "a\nb", ""])
@@ -178,10 +189,12 @@ _resource = st.one_of(
     _thing.map(lambda t: f"mqtt:clientId:{t}"),
 )
 _operation = st.sampled_from(["mqtt:connect", "mqtt:publish", "mqtt:subscribe", "mqtt:*", "*"])
-_statement = st.fixed_dictionaries({
-    "operations": st.lists(_operation, min_size=1, max_size=2),
-    "resources": st.lists(_resource, min_size=1, max_size=3),
-})
+_statement = st.fixed_dictionaries(
+    {
+        "operations": st.lists(_operation, min_size=1, max_size=2),
+        "resources": st.lists(_resource, min_size=1, max_size=3),
+    }
+)
 _request = st.one_of(
     _topic.map(lambda t: ("mqtt:publish", f"mqtt:topic:{t}")),
     _topic.map(lambda t: ("mqtt:subscribe", f"mqtt:topicfilter:{t}")),
@@ -200,8 +213,10 @@ def test_a_device_selected_by_no_group_is_denied_everything(statement, thing, re
 @given(_statement, _statement, _thing, _request, st.sampled_from(["2.5.2", "2.4.5"]))
 def test_two_groups_allow_exactly_what_either_allows(first, second, thing, request, version):
     both = ClientDeviceAuth.from_configuration(
-        groups({"G1": ("thingName: *", "P1"), "G2": ("thingName: a*", "P2")},
-               {"P1": {"S": first}, "P2": {"S": second}}),
+        groups(
+            {"G1": ("thingName: *", "P1"), "G2": ("thingName: a*", "P2")},
+            {"P1": {"S": first}, "P2": {"S": second}},
+        ),
         version=version,
     )
     only_first = ClientDeviceAuth.from_configuration(

@@ -9,8 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fakes.client_devices import ClientDeviceAuth, ClientDeviceAuthConfigError
-
-from .helpers import allow, cda_5_3, groups
+from tests.client_devices.helpers import allow, cda_5_3, groups
 
 
 def load(config: Any, **options: Any) -> ClientDeviceAuth:
@@ -86,8 +85,9 @@ def test_bad_selection_rule(rule: str) -> None:
 
 def test_leading_star_needs_2_4_5() -> None:
     config = one_group(allow(["*"], ["*"]), rule="thingName: *-sensor")
-    assert load(config, version="2.4.5").authorize("bme-sensor", "mqtt:connect",
-                                                    "mqtt:clientId:bme-sensor")
+    assert load(config, version="2.4.5").authorize(
+        "bme-sensor", "mqtt:connect", "mqtt:clientId:bme-sensor"
+    )
     assert "selectionRule" in refused(config, version="2.4.4").path
 
 
@@ -151,8 +151,10 @@ def test_unknown_variables_only_where_cda_makes_permissions() -> None:
         ({"operations": ["*"], "resources": {"a": 1}}, "resources"),
         ({"operations": [["mqtt:connect"]], "resources": ["*"]}, "operations[0]"),
         ({"operations": None, "resources": ["*"]}, "operations"),
-        ({"operations": ["*"], "resources": ["*"], "statementDescription": {"x": 1}},
-         "statementDescription"),
+        (
+            {"operations": ["*"], "resources": ["*"], "statementDescription": {"x": 1}},
+            "statementDescription",
+        ),
     ],
 )
 def test_statement_shapes(statement: dict[str, Any], path: str) -> None:
@@ -198,8 +200,10 @@ def test_unknown_fields_ignored_from_2_5_refused_before() -> None:
     assert 'Unrecognized field "comment"' in str(error)
 
 
-@pytest.mark.parametrize(("value", "minutes"), [(0, 1), (-5, 1), ("abc", 1), (None, 1),
-                                                 (2.9, 2), ("0x10", 16), (True, 1), (1440, 1440)])
+@pytest.mark.parametrize(
+    ("value", "minutes"),
+    [(0, 1), (-5, 1), ("abc", 1), (None, 1), (2.9, 2), ("0x10", 16), (True, 1), (1440, 1440)],
+)
 def test_trust_duration_below_one_is_raised_to_one_not_refused(value: Any, minutes: int) -> None:
     # SecurityConfiguration: Coerce.toInt, then "Illegal value ... Using minimum value 1"
     cda = load({"security": {"clientDeviceTrustDurationMinutes": value}})
@@ -256,14 +260,37 @@ def test_reconfigure_keeps_the_old_configuration_on_error() -> None:
 
 
 _json = st.recursive(
-    st.none() | st.booleans() | st.integers(-3, 3) | st.sampled_from(
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 3)
+    | st.sampled_from(
         ["", "*", "ALLOW", "mqtt:connect", "thingName: t", "P", "2021-03-05", "mqtt:topic:${x}"]
     ),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
-        st.sampled_from(["deviceGroups", "definitions", "policies", "G", "P", "S",
-                         "selectionRule", "policyName", "operations", "resources", "effect",
-                         "formatVersion", "security", "clientDeviceTrustDurationMinutes"]),
-        inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "deviceGroups",
+                    "definitions",
+                    "policies",
+                    "G",
+                    "P",
+                    "S",
+                    "selectionRule",
+                    "policyName",
+                    "operations",
+                    "resources",
+                    "effect",
+                    "formatVersion",
+                    "security",
+                    "clientDeviceTrustDurationMinutes",
+                ]
+            ),
+            inner,
+            max_size=4,
+        )
+    ),
     max_leaves=12,
 )
 

@@ -108,8 +108,9 @@ def test_filter_problems(topic_filter: str, problem: str) -> None:
     assert found is not None and problem in found
 
 
-@pytest.mark.parametrize("topic_filter", ["a", "a/+/b", "#", "+", "a/#", "$aws/things/+/shadow/#",
-                                          "a/b/", "/a"])
+@pytest.mark.parametrize(
+    "topic_filter", ["a", "a/+/b", "#", "+", "a/#", "$aws/things/+/shadow/#", "a/b/", "/a"]
+)
 def test_valid_filters(topic_filter: str) -> None:
     assert filter_problem(topic_filter) is None
 
