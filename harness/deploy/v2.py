@@ -330,6 +330,12 @@ def plan_v2(group: Group, *, versions: Mapping[str, str] | None = None,
     as ``nucleus_version`` does); without a nucleus version the plan reads the one the core
     runs. ``greengrass_root`` is where the core is installed (for the ML resource mounts).
     """
+    readers = [function.name for function in group.functions if function.secrets]
+    if readers:  # the simulated V2 core serves them; the plan cannot deploy them yet
+        raise DeployError(
+            f"function {readers[0]!r} reads secrets: the V2 plan does not deploy"
+            " aws.greengrass.SecretManager yet"
+        )
     chosen = dict(versions or {})
     nucleus_version = nucleus_version or chosen.get(NUCLEUS)
     if nucleus_version is not None:

@@ -71,7 +71,9 @@ Each group subscription, row by row of §2.4 (X, Y devices; F, G functions; T th
   ``cloud -> GGShadowService`` and ``GGShadowService -> cloud`` (ShadowManager's cloud sync:
   ``shadow_sync: true`` on the device).
 
-Also refused: a device publish topic with MQTT wildcards (a CDA ``mqtt:topic:`` resource takes
+Also refused, when the CDA version is older than 2.5.0 (the default is newer: there a
+wildcard publish topic compiles to ``*`` globs, :func:`_topic_globs`): a device publish topic
+with MQTT wildcards (a CDA ``mqtt:topic:`` resource takes
 none; list the exact topics or give ``client_devices.auth``), a shadow subject whose thing is a
 wildcard (the same), compiled bridge mappings that would relay a message round forever
 (§1.4: an exact topic both ways; an exact ``Pubsub`` source topic that a mapping into
@@ -734,8 +736,9 @@ def _device_groups(group: Group, compiled: _Compiled) -> dict[str, Any]:
         }
         allowed = compiled.devices[thing]
         if allowed.publish:
+            resources = [f"mqtt:topic:{r}" for t in allowed.publish for r in _topic_globs(t)]
             policy["Publish"] = {"operations": ["mqtt:publish"],
-                                 "resources": [f"mqtt:topic:{t}" for t in allowed.publish]}
+                                 "resources": list(dict.fromkeys(resources))}
         if allowed.subscribe:
             policy["Subscribe"] = {"operations": ["mqtt:subscribe"],
                                    "resources": [f"mqtt:topicfilter:{t}"
@@ -743,6 +746,23 @@ def _device_groups(group: Group, compiled: _Compiled) -> dict[str, Any]:
         policies[policy_name] = policy
     return {"formatVersion": CDA_FORMAT_VERSION, "definitions": definitions,
             "policies": policies}
+
+
+def _topic_globs(topic: str) -> list[str]:
+    """A publish topic as CDA resources: exact, or for an MQTT filter the CDA ≥ 2.5 globs
+    that cover it (``+`` and ``#`` levels become ``*``; ``a/#`` also allows ``a`` itself, as
+    the filter does). A glob may allow more than the filter (``*`` spans levels); what
+    reaches a Lambda is still decided by the bridge mapping and event source."""
+    if not _wildcard(topic):
+        return [topic]
+    levels = topic.split("/")
+
+    def glob(part: list[str]) -> str:
+        return "/".join("*" if level in ("+", "#") else level for level in part)
+
+    if levels[-1] == "#" and len(levels) > 1:
+        return [glob(levels[:-1]), glob(levels)]
+    return [glob(levels)]
 
 
 def _topic_mapping(mappings: Sequence[tuple[str, str, str]]) -> dict[str, Any]:
@@ -808,11 +828,6 @@ def lambda_parameters(group: Group, function: Function,
                       volumes: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     """``componentLambdaParameters`` for ``function`` (lifecycle fields only where they
     apply: status timeout when pinned, instances and idle time when on demand)."""
-    if function.secrets:
-        raise DeployError(
-            f"function {function.name!r} reads secrets: the V2 plan does not deploy"
-            " aws.greengrass.SecretManager yet"
-        )
     parameters: dict[str, Any] = {
         "pinned": function.pinned,
         "timeoutInSeconds": function.timeout,
@@ -942,7 +957,9 @@ def compile_group(group: Group, *, versions: Mapping[str, str] | None = None,
     settings = group.client_devices
     compiled = _compile_subscriptions(group)
     problems = list(compiled.problems)
-    if settings.auth is None:
+    cda = _version_tuple(chosen[CLIENT_DEVICE_AUTH])
+    globs = cda is not None and cda >= (2, 5, 0)
+    if settings.auth is None and not globs:
         for index, thing, topic in compiled.wildcard_publish:
             problems.append(
                 f"{_describe(index, group.subscriptions[index])}: {thing} would publish"

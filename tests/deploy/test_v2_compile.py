@@ -360,6 +360,11 @@ def test_every_refusal_is_listed_at_once() -> None:
     lines = str(caught.value).splitlines()
     assert lines[0] == "group 'test-group' cannot be deployed to Greengrass V2 as written:"
     assert [line.split(" (", 1)[0].strip() for line in lines[1:]] == [
+        "subscriptions.0", "subscriptions.2"]  # d/+ compiles to a CDA ≥ 2.5 glob
+    with pytest.raises(DeployError) as caught:
+        compile_group(group, versions={CLIENT_DEVICE_AUTH: "2.4.4"})
+    lines = str(caught.value).splitlines()
+    assert [line.split(" (", 1)[0].strip() for line in lines[1:]] == [
         "subscriptions.0", "subscriptions.2", "subscriptions.1"]
 
 
@@ -371,7 +376,7 @@ def test_a_device_publishing_a_wildcard_needs_exact_topics_or_a_pasted_auth() ->
                            "target": "function:sink"}],
     }
     with pytest.raises(DeployError) as caught:
-        compile_group(make_group(**fields))
+        compile_group(make_group(**fields), versions={CLIENT_DEVICE_AUTH: "2.4.4"})
     assert "a CDA mqtt:topic: resource takes no MQTT wildcards" in str(caught.value)
     assert "one subscription per exact topic the device publishes, or" \
            " client_devices.auth verbatim" in str(caught.value)
@@ -429,7 +434,25 @@ def test_shadow_subjects_that_cannot_be_compiled_are_refused() -> None:
         {"source": "device:t", "subject": "$aws/things/+/shadow/#",
          "target": "GGShadowService"}])
     with pytest.raises(DeployError, match=r"would publish '\$aws/things/\+/shadow/get'"):
-        compile_group(any_thing)
+        compile_group(any_thing, versions={CLIENT_DEVICE_AUTH: "2.4.4"})
+
+
+def test_a_wildcard_publish_topic_compiles_to_globs_that_cda_matches() -> None:
+    """CDA ≥ 2.5 (the default) matches ``*`` anywhere in a resource: a device publishing on a
+    filter's topics gets globs covering them, and the CDA model then lets exactly those
+    topics (and, as globs do, a little more) through."""
+    from fakes.client_devices import ClientDeviceAuth
+
+    group = make_group(functions=[{"name": "sink", "module": "sink"}],
+                       devices=[{"thing": "sensor"}], subscriptions=[
+                           {"source": "device:sensor", "subject": "sensors/+/data/#",
+                            "target": "function:sink"}])
+    deployment = compile_group(group)
+    auth = ClientDeviceAuth.from_configuration(deployment.configuration(CLIENT_DEVICE_AUTH))
+    for topic in ("sensors/a/data", "sensors/a/data/x/y"):
+        assert auth.can_publish("sensor", topic), topic
+    for topic in ("sensors", "other/a/data", "sensors/a/other"):
+        assert not auth.can_publish("sensor", topic), topic
 
 
 def test_client_device_shadows_need_nucleus_2_6(group: Group) -> None:

@@ -1,4 +1,6 @@
-"""What the core's Shadow service publishes, by who asked.
+"""What the core's Shadow service publishes, by who asked: V1's GGShadowService (these groups
+route devices to it with subscriptions, which is V1 configuration; the V2 path, ShadowManager
+behind the bridge, is in ``test_v2_fabric.py``).
 
 A request published over MQTT (a device on ``$aws/things/<thing>/shadow/<op>``) gets its
 replies on the reply topics. A Lambda's ``get/update/delete_thing_shadow`` is a synchronous
@@ -63,7 +65,7 @@ def _received(sim: Simulation, thing: str) -> list[str]:
 
 
 def test_a_lambdas_synchronous_calls_publish_only_the_changes(tmp_path):
-    with simulate(tmp_path, _group(), {"caller_fn": SHADOW_CALLS}) as sim:
+    with simulate(tmp_path, _group(), {"caller_fn": SHADOW_CALLS}, mode="v1") as sim:
         sim.publish("sensor", "go", {})
         sim.run(5)
         log = "\n".join(sim.logs("caller"))
@@ -77,7 +79,7 @@ def test_a_lambdas_synchronous_calls_publish_only_the_changes(tmp_path):
 
 
 def test_device_requests_still_get_every_reply(tmp_path):
-    with simulate(tmp_path, _group(), {"caller_fn": SHADOW_CALLS}) as sim:
+    with simulate(tmp_path, _group(), {"caller_fn": SHADOW_CALLS}, mode="v1") as sim:
         sim.publish("thing-a", "$aws/things/thing-a/shadow/get", b"")
         sim.publish("thing-a", "$aws/things/thing-a/shadow/update",
                     {"state": {"reported": {"x": 1}}})
@@ -93,7 +95,7 @@ def test_the_inference_lambdas_reads_are_not_published_to_the_station(simulation
     """The shipped group: inference GETs the Shadow every 10 s; the weather station's own
     console, subscribed to the Shadow's topics, must not receive answers to requests it
     never made."""
-    sim = simulation_factory(seed=3)
+    sim = simulation_factory(seed=3, mode="v1")
     reading = {"sequence": 1, "temperature": 20.0, "pressure": 1010.0, "humidity": 50.0,
                "message": "Success"}
     sim.publish("bme680-sensor", "bme680/readings", reading)
@@ -107,3 +109,18 @@ def test_the_inference_lambdas_reads_are_not_published_to_the_station(simulation
              "prediction" if "rain_prediction" in u["state"]["reported"] else "other"
              for u in updates]
     assert kinds[:2] == ["sequence", "prediction"]
+
+
+def test_on_v2_the_console_also_sees_shadow_managers_echo_of_inferences_reads(
+        simulation_factory):
+    """V2's ShadowManager publishes the outcome of every IPC call on local pub/sub, GETs
+    included, and the group's bridge carries ``$aws/things/weather-station/shadow/#`` to the
+    console: unlike V1, a device subscribed to the Shadow's topics sees other clients' reads."""
+    sim = simulation_factory(seed=3)
+    reading = {"sequence": 1, "temperature": 20.0, "pressure": 1010.0, "humidity": 50.0,
+               "message": "Success"}
+    sim.publish("bme680-sensor", "bme680/readings", reading)
+    sim.run(55)
+    gets = [m for m in sim.core.delivered_to("device:weather-station")
+            if m.topic.endswith("/get/accepted")]
+    assert gets and all(m.source == "ShadowManager" for m in gets)
