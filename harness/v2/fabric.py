@@ -31,7 +31,7 @@ fabric is never entered twice at once.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from paho.mqtt.client import topic_matches_sub
 
