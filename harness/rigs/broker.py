@@ -146,7 +146,7 @@ class BrokerRig:
     name = "broker"
     #: everything but exact timing and very long runs: messages cross a real broker in
     #: wall-clock time
-    capabilities = ALL_CAPABILITIES - {"exact_timing", "virtual_time"}
+    capabilities = ALL_CAPABILITIES - {"exact_timing", "virtual_time", "group_changes"}
     timing_factor = 1.5
 
     def __init__(self, group_path: str | Path, directory: Path, *, time_scale: float,

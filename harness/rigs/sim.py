@@ -70,9 +70,17 @@ class SimSession(SimulationBacked):
         # a core restart reopens the Shadow from its database, as a real core does
         self._tmp = tempfile.TemporaryDirectory(prefix="gg-sim-") if restarts else None
         shadow_path = Path(self._tmp.name) / "shadow.db" if self._tmp else None
-        self.sim = Simulation.from_group(group, seed=scenario.seed, shadow_path=shadow_path,
-                                         cpu_temperature=scenario.cpu_temperature,
-                                         cloud=scenario.cloud)
+        options: dict[str, Any] = {
+            "seed": scenario.seed, "shadow_path": shadow_path,
+            "cpu_temperature": scenario.cpu_temperature, "cloud": scenario.cloud}
+        if scenario.group is None:
+            self.sim = Simulation.from_group(group, **options)
+        else:  # the scenario's own variant of the group, its Lambdas where the group's are
+            from harness.group import load_group
+            from harness.scenarios.group_changes import changed_group
+
+            changed = changed_group(load_group(group), scenario.group)
+            self.sim = Simulation(changed, code_dir=Path(group).parent, **options)
         try:
             if scenario.device is not None:
                 assert scenario.environment is not None

@@ -108,6 +108,13 @@ def check_against_rig(scenario: Scenario, rig: Rig) -> None:
         group = load_group(group)
     if not isinstance(group, Group):
         return
+    if scenario.group is not None:
+        from harness.scenarios.group_changes import GroupChangeError, changed_group
+
+        try:
+            group = changed_group(group, scenario.group)
+        except GroupChangeError as error:
+            raise scenario_error(scenario, error.problems) from None
     problems = group_problems(scenario, group)
     if problems:
         raise scenario_error(scenario, problems)

@@ -330,6 +330,7 @@ Capability = Literal[
     "exact_timing",        # judged on exact virtual time (for example exact message counts)
     "cloud",               # a cloud side (moto) whose Shadows sync with the core's
     "virtual_time",        # long runs (a simulated day) that only virtual time gets through
+    "group_changes",       # runs a changed group (group:), deployed for this scenario only
 ]
 
 
@@ -538,6 +539,18 @@ class Truth(_Model):
     rain: Annotated[list[Interval], Field(max_length=MAX_INTERVALS)] = []
 
 
+class GroupChanges(_Model):
+    """How this scenario's group differs from the rig's (``group:``): the group file as
+    deployed, with ``client_devices`` replaced (client device auth, the bridge, the trust
+    duration: see the group file's ``client_devices`` section) and, per function named in
+    ``functions``, the given fields set (``null`` removes one, e.g. ``access_control``).
+    The changed group is validated like a group file. Only a rig that can deploy a group
+    per scenario runs these (the sim rig)."""
+
+    client_devices: dict[str, Any] | None = None
+    functions: Annotated[dict[str, dict[str, Any]], Field(max_length=64)] = {}
+
+
 class Scenario(_Model):
     """A whole scenario file. Besides each field's own limits (see
     :mod:`harness.scenarios.field_types`), the run as a whole is bounded (steps, readings,
@@ -552,6 +565,7 @@ class Scenario(_Model):
     environment: Environment | None = None
     device: Device | None = None
     cloud: bool = False  # a cloud side (moto): devices with shadow_sync sync their Shadows
+    group: GroupChanges | None = None  # this scenario's changes to the rig's group
     truth: Truth | None = None
     # beyond what the content implies
     needs: Annotated[list[Capability], Field(max_length=len(Capability.__args__))] = []
