@@ -49,11 +49,14 @@ from fakes.nucleus_ipc.services import (
     SecretVersion,
     ShadowManagerIpc,
 )
+from fakes.nucleus_ipc.services.rate_limit import RateLimits
 from harness.ipc_events import (
     IpcEvents,
     install_container_executors,
     uninstall_container_executors,
 )
+from harness.v2.deployment import SHADOW_MANAGER
+from harness.v2.shadow_manager import ShadowManagerSettings
 
 if TYPE_CHECKING:
     from harness.core import SimulatedCore
@@ -133,12 +136,19 @@ class CoreNucleus:
         self.configurations = InMemoryComponents(configs)
         self.pubsub = _CorePubSub(core)
         self.cloud = _CoreCloud(core, self.components)
+        shadow_manager = None
+        if deployment is not None and SHADOW_MANAGER in deployment.components:
+            shadow_manager = ShadowManagerSettings.from_configuration(
+                deployment.configuration(SHADOW_MANAGER), group.core.thing)
         self.shadow_ipc = ShadowManagerIpc(
             _CurrentShadow(core), self.access,  # type: ignore[arg-type]
-            pubsub=self.pubsub, clock=core.clock.time)
+            pubsub=self.pubsub, clock=core.clock.time,
+            rate_limits=shadow_manager.rate_limits if shadow_manager else RateLimits())
         self.events = IpcEvents(core.scheduler, on_error=self._callback_failed)
         self.server = NucleusIpcServer(
-            [PubSubIpc(self.pubsub, self.access), self.shadow_ipc,
+            [PubSubIpc(self.pubsub, self.access),
+             # ShadowManager's operations exist only where it is deployed ("not supported")
+             *([self.shadow_ipc] if shadow_manager is not None else []),
              IotCoreIpc(self.cloud, self.access),
              ComponentIpc(self.configurations, self.configurations),
              SecretsIpc(self._secrets(), self.access)],

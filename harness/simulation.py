@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from fakes import ipc_backend
 from fakes.core_modules import core_runtime_path
 from fakes.shadow import ShadowService
+from fakes.shadow.config import ShadowConfig
 from harness.clock import DEFAULT_EPOCH, Scheduler, VirtualClock
 from harness.cloud.shadow_sync import CloudShadows, ShadowSync
 from harness.core import (
@@ -46,6 +47,7 @@ from harness.tasks import install_virtual_time, uninstall_virtual_time
 
 if TYPE_CHECKING:
     from harness.v2.deployment import V2Deployment
+    from harness.v2.shadow_manager import ShadowManagerSettings
 
 DEFAULT_GROUP = Path(__file__).resolve().parents[1] / "lambdas" / "group.yaml"
 
@@ -81,7 +83,22 @@ class Simulation:
             group, local_sources(group) if ml_resources is None else ml_resources)
         self.sysfs = FakeSysfs(cpu_temperature)
         self.shadow_path = shadow_path
-        self.shadow_service = ShadowService(clock=self.clock.time, path=shadow_path)
+        #: a V2 core's ShadowManager settings, from its deployment (None on V1)
+        self.shadow_manager: ShadowManagerSettings | None = None
+        self._shadow_config: ShadowConfig | None = None
+        if mode == "v2":
+            from harness.v2.deployment import SHADOW_MANAGER, compile_group
+            from harness.v2.shadow_manager import ShadowManagerSettings
+
+            deployment = deployment if deployment is not None else compile_group(group)
+            config = (deployment.configuration(SHADOW_MANAGER)
+                      if SHADOW_MANAGER in deployment.components else {})
+            self.shadow_manager = ShadowManagerSettings.from_configuration(
+                config, group.core.thing)
+            self._shadow_config = ShadowConfig(
+                max_state_bytes=self.shadow_manager.document_size_limit)
+        self.shadow_service = ShadowService(clock=self.clock.time, path=shadow_path,
+                                            config=self._shadow_config)
         self.core = SimulatedCore(
             group, code_dir=code_dir, clock=self.clock, scheduler=self.scheduler,
             shadow=self.shadow_service, sysfs=self.sysfs, mode=mode,
@@ -130,7 +147,10 @@ class Simulation:
         region = self.group.region
         self.cloud = CloudShadows(boto3.client("iot-data", region_name=region),
                                   boto3.client("iot", region_name=region))
-        things = [device.thing for device in self.group.devices if device.shadow_sync]
+        if self.shadow_manager is not None:  # V2: what ShadowManager is told to sync
+            things = list(self.shadow_manager.synced)
+        else:
+            things = [device.thing for device in self.group.devices if device.shadow_sync]
         self.sync = ShadowSync(self.shadow_service, self.cloud, things,
                                defer=self.scheduler.call_soon)
         self.sync.start()
@@ -281,7 +301,8 @@ class Simulation:
         shadow = None
         if self.shadow_path is not None:
             self.shadow_service.close()
-            shadow = ShadowService(clock=self.clock.time, path=self.shadow_path)
+            shadow = ShadowService(clock=self.clock.time, path=self.shadow_path,
+                                   config=self._shadow_config)
             self.shadow_service = shadow
             if self.sync is not None:
                 self.sync.attach(shadow)
