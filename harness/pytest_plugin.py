@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from harness.rigs.base import Rig, RigUnavailable
-from harness.rigs.select import RIGS, default_rig, open_rig
+from harness.rigs.select import PLATFORMS, RIGS, default_rig, open_rig
 from harness.scenarios.collect import ScenarioFile, is_scenario_file
 from harness.simulation import DEFAULT_GROUP, Simulation
 
@@ -38,6 +38,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--gg-results", default=None, metavar="DIR",
                     help="write each scenario's result (every expectation's outcome) to "
                          "DIR/<scenario>.json")
+    group.addoption("--gg-platform", choices=PLATFORMS, default="v2",
+                    help="the Greengrass the core runs: v2 (default) or v1 (the sim rig only)")
     group.addoption("--pi-config", default=None,
                     help="the pi rig's configuration file (default $HIL_PI_CONFIG or "
                          "hil/pi.yaml)")
@@ -83,7 +85,8 @@ class RigProvider:
             try:
                 self._rig = open_rig(self.name, group=self.config.option.gg_group,
                                      pi_config=self.config.option.pi_config,
-                                     rootdir=Path(str(self.config.rootpath)))
+                                     rootdir=Path(str(self.config.rootpath)),
+                                     platform=self.config.option.gg_platform)
             except RigUnavailable as error:
                 self._unavailable = f"the {self.name} rig is not available: {error}"
                 pytest.skip(self._unavailable)

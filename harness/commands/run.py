@@ -24,7 +24,7 @@ from rich.table import Table
 
 from harness.report.results import RunResult, record_run
 from harness.rigs.base import Rig, RigCannotRun, RigUnavailable
-from harness.rigs.select import RIGS, default_rig, open_rig
+from harness.rigs.select import PLATFORMS, RIGS, default_rig, open_rig
 from harness.yaml_files import FileProblems
 
 if TYPE_CHECKING:
@@ -46,6 +46,8 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--report", type=Path, metavar="DIR",
                         help="write results.json, plots, report.html per scenario, and "
                              "junit.xml")
+    parser.add_argument("--platform", choices=PLATFORMS, default="v2",
+                        help="the Greengrass the core runs: v2 (default) or v1 (sim rig only)")
     parser.add_argument("--pi-config", type=Path, default=None,
                         help="the pi rig's config file (default $HIL_PI_CONFIG or hil/pi.yaml)")
     parser.add_argument("--allow-skips", action="store_true",
@@ -156,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
         return _report_problems(console, problems)
     name = args.rig or default_rig()
     try:
-        rig = open_rig(name, pi_config=args.pi_config)
+        rig = open_rig(name, pi_config=args.pi_config, platform=args.platform)
     except RigUnavailable as error:
         console.print(f"[red]the {name} rig is not available:[/] {error}")
         return EXIT_UNAVAILABLE

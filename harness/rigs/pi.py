@@ -71,7 +71,7 @@ class PiRig:
         self.config = config
         self.group = Path(group)
         self.timing_factor = config.timing_factor
-        capabilities = {"function_logs", "core_log"}
+        capabilities = {"function_logs", "core_log", "greengrass_v2"}  # the Pi is a V2 core
         if config.restart_argv is not None:
             capabilities.add("core_restart")
         self.capabilities = frozenset(capabilities)

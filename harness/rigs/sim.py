@@ -65,14 +65,16 @@ class SimulationBacked:
 class SimSession(SimulationBacked):
     """A scenario on a :class:`~harness.simulation.Simulation` (``.sim``)."""
 
-    def __init__(self, scenario: Scenario, folder: Path, group: str | Path) -> None:
+    def __init__(self, scenario: Scenario, folder: Path, group: str | Path,
+                 platform: str = "v2") -> None:
         restarts = any(fault.core_restart is not None for fault in scenario.faults)
         # a core restart reopens the Shadow from its database, as a real core does
         self._tmp = tempfile.TemporaryDirectory(prefix="gg-sim-") if restarts else None
         shadow_path = Path(self._tmp.name) / "shadow.db" if self._tmp else None
         options: dict[str, Any] = {
             "seed": scenario.seed, "shadow_path": shadow_path,
-            "cpu_temperature": scenario.cpu_temperature, "cloud": scenario.cloud}
+            "cpu_temperature": scenario.cpu_temperature, "cloud": scenario.cloud,
+            "mode": platform}
         if scenario.group is None:
             self.sim = Simulation.from_group(group, **options)
         else:  # the scenario's own variant of the group, its Lambdas where the group's are
@@ -126,8 +128,12 @@ class SimRig:
     capabilities = ALL_CAPABILITIES
     timing_factor = 1.0
 
-    def __init__(self, group: str | Path = DEFAULT_GROUP) -> None:
+    def __init__(self, group: str | Path = DEFAULT_GROUP, *, platform: str = "v2") -> None:
         self.group = group
+        #: the simulated core's Greengrass: "v2" (default) or "v1"
+        self.platform = platform
+        if platform != "v2":
+            self.capabilities = ALL_CAPABILITIES - {"greengrass_v2"}
 
     def open(self, scenario: Scenario, folder: Path) -> SimSession:
-        return SimSession(scenario, folder, self.group)
+        return SimSession(scenario, folder, self.group, self.platform)

@@ -25,6 +25,7 @@ _WHY: dict[str, str] = {
     "cloud": "it needs a simulated cloud side (cloud: true)",
     "virtual_time": "it is a long run that only virtual time gets through quickly",
     "group_changes": "it runs the group with changes (group:) that this rig cannot deploy",
+    "greengrass_v2": "it exercises a Greengrass V2 core (client device auth, the bridge, IPC)",
 }
 
 

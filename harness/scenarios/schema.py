@@ -331,6 +331,7 @@ Capability = Literal[
     "cloud",               # a cloud side (moto) whose Shadows sync with the core's
     "virtual_time",        # long runs (a simulated day) that only virtual time gets through
     "group_changes",       # runs a changed group (group:), deployed for this scenario only
+    "greengrass_v2",       # exercises what only a Greengrass V2 core has (CDA, bridge, IPC)
 ]
 
 
