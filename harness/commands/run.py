@@ -177,6 +177,12 @@ def run(args: argparse.Namespace) -> int:
     for path, reason in skipped:
         out.print(f"[yellow]skipped[/] {path}: {reason}")
     for result in results:
+        lost = {name: count for name, count in result.delivery.items()
+                if count and "dropped" in name}
+        if lost:
+            out.print(f"dropped: {result.scenario}: " + ", ".join(
+                f"{name} {count}" for name, count in lost.items()), highlight=False,
+                markup=False)
         for text, count in result.problems.items():
             out.print(f"core: {result.scenario}: {count}x {text}", highlight=False,
                       markup=False)

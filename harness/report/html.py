@@ -144,6 +144,9 @@ def _summary(result: RunResult, met: int) -> str:
         ("Rain truth", _e(", ".join(f"{_seconds(a)} to {_seconds(b)}" for a, b in result.rain))
          if result.rain else "none declared"),
         ("Wall time", _e(f"{result.wall_seconds:g} s")),
+        ("Delivery", "<br>".join(f"{_e(name)}: {count}" for name, count
+                                 in result.delivery.items() if count)
+         if any(result.delivery.values()) else "—"),
         ("Refused or stopped", "<br>".join(
             f"{count}&times; {_e(text)}" for text, count in result.problems.items())
          if result.problems else "nothing"),

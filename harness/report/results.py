@@ -78,6 +78,11 @@ class RunResult:
     #: the way (client device auth, no bridge mapping, no router subscription) and the core's
     #: own ERROR lines (a greengrasssdk local Shadow call on a V2 core, ...)
     problems: dict[str, int] = field(default_factory=dict)
+    #: where every message went, counted after the session closed: on the broker rig what
+    #: devices published (received, delivered to the core, dropped by where); per function
+    #: the core's counters (received, completed, errors, timeouts, dropped because the queue
+    #: was full or the core stopped)
+    delivery: dict[str, int] = field(default_factory=dict)
     format: str = FORMAT
 
     def to_json(self) -> str:
@@ -103,7 +108,8 @@ class RunResult:
             messages=dict(data["messages"]),
             rain=[(float(a), float(b)) for a, b in data.get("rain", [])],
             wall_seconds=data.get("wall_seconds", 0.0),
-            problems={str(k): int(v) for k, v in (data.get("problems") or {}).items()})
+            problems={str(k): int(v) for k, v in (data.get("problems") or {}).items()},
+            delivery={str(k): int(v) for k, v in (data.get("delivery") or {}).items()})
 
     @classmethod
     def read(cls, path: str | Path) -> RunResult:
@@ -133,6 +139,7 @@ class RunRecorder:
         self.readings_seen: list[Reading] = []
         self.counts: dict[str, int] = {}
         self.problems: dict[str, int] = {}
+        self.delivery: dict[str, int] = {}
         self._air = None
         if scenario.environment is not None and scenario.device is not None:
             self._air = air_source(scenario.environment,
@@ -155,6 +162,10 @@ class RunRecorder:
         self.readings_seen = self.readings(session)
         self.counts = self.message_counts(session)
         self.problems = platform_problems(session)
+
+    def closed(self, session: RigSession) -> None:
+        """After the session closed: the final delivery counts (what closing dropped too)."""
+        self.delivery = delivery_counts(session)
 
     def readings(self, session: RigSession) -> list[Reading]:
         found = []
@@ -203,7 +214,7 @@ def record_run(path: str | Path, *, rig: Rig | None = None,
         outcomes=[OutcomeRecord(o.index, o.label, o.met, o.failed_at, _plain(o.value))
                   for o in result.outcomes],
         samples=recorder.samples, readings=recorder.readings_seen, messages=recorder.counts,
-        problems=recorder.problems,
+        problems=recorder.problems, delivery=recorder.delivery,
         rain=[(interval.start, interval.end) for interval in scenario.truth.rain]
         if scenario.truth else [],
         wall_seconds=round(time.perf_counter() - started, 3))
@@ -211,6 +222,32 @@ def record_run(path: str | Path, *, rig: Rig | None = None,
 
 #: distinct problems a results file keeps (the rest are counted under one line)
 MAX_PROBLEMS = 50
+
+
+#: the core's per-function counters a run's delivery counts keep
+_FUNCTION_COUNTERS = ("received", "completed", "errors", "timeouts", "dropped_queue_full",
+                      "dropped_at_stop")
+
+
+def delivery_counts(session: RigSession) -> dict[str, int]:
+    """Where messages went (see :attr:`RunResult.delivery`): the broker rig's
+    ``message_counts()`` when the session has one, and each function's counters when the
+    session's core is a simulation."""
+    counts: dict[str, int] = {}
+    message_counts = getattr(session, "message_counts", None)
+    if message_counts is not None:
+        found = message_counts()
+        counts["device messages received"] = found.received
+        counts["delivered to the core"] = found.delivered
+        for where, dropped in found.dropped.items():
+            counts[f"dropped: {where}"] = dropped
+        counts["core backlog peak"] = found.backlog_peak
+    sim = getattr(session, "sim", None)
+    for name in getattr(getattr(sim, "core", None), "functions", {}):
+        stats = session.stats(name)
+        for counter in _FUNCTION_COUNTERS:
+            counts[f"{name}: {counter.replace('_', ' ')}"] = int(getattr(stats, counter))
+    return counts
 
 
 def platform_problems(session: RigSession) -> dict[str, int]:

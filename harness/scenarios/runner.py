@@ -176,4 +176,8 @@ def run_scenario(scenario: Scenario | str | Path, group: str | Path = DEFAULT_GR
             observer.finish(session)
     finally:
         session.close()
+    for observer in observers:  # what only a closed session knows (what closing dropped)
+        closed = getattr(observer, "closed", None)
+        if closed is not None:
+            closed(session)
     return ScenarioResult(scenario.name, rig.name, scenario.duration, outcomes)
