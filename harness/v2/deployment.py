@@ -92,6 +92,12 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
+from fakes.client_devices import (
+    BridgeConfigError,
+    ClientDeviceAuth,
+    ClientDeviceAuthConfigError,
+    MqttBridge,
+)
 from harness.deploy.plan import DeployError
 from harness.group import Function, Group, Subscription, listing, topic_matches
 
@@ -161,7 +167,6 @@ PUBSUB_SERVICE = "aws.greengrass.ipc.pubsub"
 PUBLISH_TO_TOPIC = "aws.greengrass#PublishToTopic"
 CDA_FORMAT_VERSION = "2021-03-05"
 SHADOW_OPERATIONS = ("get", "update", "delete")
-_MQTT_BROKERS = ("LocalMqtt", "IotCore")  # they hand a client its own publications back
 _KEY_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
@@ -637,65 +642,31 @@ def event_sources(group: Group, function: Function) -> list[dict[str, str]]:
     return sources
 
 
-def _filters_overlap(first: str, second: str) -> bool:
-    """Whether some topic matches both MQTT filters."""
-    a, b = first.split("/"), second.split("/")
-    if (a[0].startswith("$") and b[0] in ("+", "#")) or (b[0].startswith("$")
-                                                          and a[0] in ("+", "#")):
-        return False
-    for index in range(max(len(a), len(b))):
-        left = a[index] if index < len(a) else None
-        right = b[index] if index < len(b) else None
-        if left == "#" or right == "#":
-            return True
-        if left is None or right is None:
-            return False
-        if left != right and "+" not in (left, right):
-            return False
-    return True
-
-
-def _matches(topic_filter: str, topic: str) -> bool:
-    return not _wildcard(topic) and topic_matches(topic_filter, topic)
-
-
 def bridge_loops(mappings: Sequence[tuple[str, str, str]]) -> list[str]:
     """Why these bridge mappings (topic, source, target) would relay a message round forever
-    (§1.4): the bridge is handed its own publications back by a broker, by local pub/sub only
-    on an exact-topic subscription. Empty when they terminate."""
+    (§1.4), decided by the bridge model (:class:`fakes.client_devices.MqttBridge`, an exact
+    analysis of the receive-mode rules); empty when they terminate."""
+    try:
+        MqttBridge.from_configuration({"mqttTopicMapping": _topic_mapping(mappings)})
+    except BridgeConfigError as error:
+        return [str(error)]
+    return []
+
+
+def _pasted_problems(settings: Any, cda_version: str) -> list[str]:
+    """What the models of the real components refuse in a pasted ``client_devices.auth`` or
+    ``.bridge`` (the deployment would fail on the core, or the bridge would loop)."""
     problems: list[str] = []
-    exact_pubsub = sorted({topic for topic, source, _ in mappings
-                           if source == "Pubsub" and not _wildcard(topic)})
-    for i, (topic, source, target) in enumerate(mappings):
-        for back_topic, back_source, back_target in mappings[i + 1:]:
-            if (back_source, back_target) != (target, source):
-                continue
-            if back_topic == topic and not _wildcard(topic):
-                problems.append(f"{topic!r} is mapped both {source} -> {target} and back:"
-                                " each copy is relayed again, forever")
-            elif {source, target} == set(_MQTT_BROKERS) and _filters_overlap(topic, back_topic):
-                problems.append(f"{topic!r} ({source} -> {target}) and {back_topic!r}"
-                                f" ({target} -> {source}) overlap: a message on both relays"
-                                " forever")
-    for exact in exact_pubsub:
-        chain = [m for m in mappings if m[0] == exact and m[1] == "Pubsub"]
-        for _, _, broker in chain:
-            for topic, source, target in mappings:
-                if source == broker and target == "Pubsub" and topic != exact \
-                        and _matches(topic, exact):
-                    problems.append(
-                        f"{exact!r} (Pubsub -> {broker}) comes back through {topic!r}"
-                        f" ({broker} -> Pubsub), and the bridge's exact-topic pub/sub"
-                        " subscription hands it its own message: it relays forever")
-    # three-broker rings: Pubsub -> A -> B -> Pubsub on a topic every mapping matches
-    for exact in exact_pubsub:
-        for first in _MQTT_BROKERS:
-            second = "IotCore" if first == "LocalMqtt" else "LocalMqtt"
-            legs = [("Pubsub", first), (first, second), (second, "Pubsub")]
-            if all(any((m[1], m[2]) == leg and (m[0] == exact or _matches(m[0], exact))
-                       for m in mappings) for leg in legs):
-                problems.append(f"{exact!r} goes round Pubsub -> {first} -> {second} ->"
-                                " Pubsub, forever")
+    if settings.auth is not None:
+        try:
+            ClientDeviceAuth.from_configuration(settings.auth, version=cda_version)
+        except ClientDeviceAuthConfigError as error:
+            problems.append(f"client_devices.auth: {error}")
+    if settings.bridge is not None:
+        try:
+            MqttBridge.from_configuration(settings.bridge)
+        except BridgeConfigError as error:
+            problems.append(f"client_devices.bridge: {error}")
     return problems
 
 
@@ -967,9 +938,9 @@ def compile_group(group: Group, *, versions: Mapping[str, str] | None = None,
                 " replacement: one subscription per exact topic the device publishes, or"
                 " client_devices.auth verbatim (CDA ≥ 2.5 matches '*' globs in resources).")
     if settings.bridge is None:
-        problems += [f"bridge mappings: {loop}. Map the exact topics one way only, or give"
-                     " client_devices.bridge verbatim." for loop in bridge_loops(
-                         compiled.mappings)]
+        problems += [f"bridge mappings compiled from the subscriptions: {loop}"
+                     for loop in bridge_loops(compiled.mappings)]
+    problems += _pasted_problems(settings, chosen[CLIENT_DEVICE_AUTH])
     nucleus = _version_tuple(chosen[NUCLEUS])
     if nucleus is not None and nucleus < (2, 6, 0):
         problems += [f"{need} need nucleus ≥ 2.6.0, not {chosen[NUCLEUS]}"

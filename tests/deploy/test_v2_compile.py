@@ -495,13 +495,14 @@ def test_subscriptions_that_would_loop_through_the_bridge_are_refused() -> None:
             {"source": "device:panel", "subject": "display/text", "target": "function:f"},
             {"source": "function:f", "subject": "display/text", "target": "device:panel"},
         ])
-    with pytest.raises(DeployError, match="'display/text' is mapped both LocalMqtt -> Pubsub"
-                                          " and back: each copy is relayed again, forever"):
+    with pytest.raises(DeployError, match=r"LocalMqtt 'display/text' -\[display_text-"
+                                          r"LocalMqttToPubsub\]-> Pubsub 'display/text'.*"
+                                          "Map each exact topic one way only"):
         compile_group(group)
     echo = make_group(devices=[{"thing": "d"}], subscriptions=[
         {"source": "device:d", "subject": "sync", "target": "cloud"},
         {"source": "cloud", "subject": "sync", "target": "device:d"}])
-    with pytest.raises(DeployError, match="Map the exact topics one way only"):
+    with pytest.raises(DeployError, match="Map each exact topic one way only"):
         compile_group(echo)
 
 
@@ -532,3 +533,18 @@ def test_configuration_updates_reset_then_merge() -> None:
     assert apply_configuration_update(current, None) == current
     with pytest.raises(DeployError, match="must be a JSON object"):
         apply_configuration_update({}, {"merge": "[1]"})
+
+
+def test_a_pasted_configuration_the_real_components_refuse_is_refused() -> None:
+    fields: dict[str, Any] = {"devices": [{"thing": "d"}]}
+    auth = {"deviceGroups": {"definitions": {"G": {"selectionRule": "thingName: d",
+                                                   "policyName": "Missing"}},
+                             "policies": {}}}
+    with pytest.raises(DeployError, match=r"client_devices\.auth: .*Policy definition Missing"
+                                          " does not have a corresponding policy"):
+        compile_group(make_group(**fields, client_devices={"auth": auth}))
+    bridge = {"mqttTopicMapping": {
+        "Out": {"topic": "a/b", "source": "LocalMqtt", "target": "Pubsub"},
+        "Back": {"topic": "a/b", "source": "Pubsub", "target": "LocalMqtt"}}}
+    with pytest.raises(DeployError, match=r"client_devices\.bridge: .*relay a message forever"):
+        compile_group(make_group(**fields, client_devices={"bridge": bridge}))
