@@ -75,13 +75,13 @@ class SimSession(SimulationBacked):
             "seed": scenario.seed, "shadow_path": shadow_path,
             "cpu_temperature": scenario.cpu_temperature, "cloud": scenario.cloud,
             "mode": platform}
-        if scenario.group is None:
+        if scenario.group_changes is None:
             self.sim = Simulation.from_group(group, **options)
         else:  # the scenario's own variant of the group, its Lambdas where the group's are
             from harness.group import load_group
             from harness.scenarios.group_changes import changed_group
 
-            changed = changed_group(load_group(group), scenario.group)
+            changed = changed_group(load_group(group), scenario.group_changes)
             self.sim = Simulation(changed, code_dir=Path(group).parent, **options)
         try:
             if scenario.device is not None:

@@ -1,8 +1,8 @@
-"""A scenario's changes to the rig's group (``group:`` in a scenario file).
+"""A scenario's changes to the rig's group (``group_changes:`` in a scenario file).
 
 A scenario that needs the group to differ from the one deployed (a function without its
 ``access_control``, client device auth without a device, a bridge without a mapping, a
-shorter trust duration) says so in ``group:``; :func:`changed_group` makes that group and
+shorter trust duration) says so in ``group_changes:``; :func:`changed_group` makes that group and
 validates it as a group file is validated. Problems come back at the scenario's fields.
 """
 
@@ -42,12 +42,12 @@ def changed_group(group: Group, changes: GroupChanges) -> Group:
     for name, fields in changes.functions.items():
         function = functions.get(name)
         if function is None:
-            problems.append((("group", "functions", name),
+            problems.append((("group_changes", "functions", name),
                              f"no function {name!r} in group {group.name!r} to change"))
             continue
         for key, value in fields.items():
             if key == "name":
-                problems.append((("group", "functions", name, key),
+                problems.append((("group_changes", "functions", name, key),
                                  "a function's name cannot be changed"))
             elif value is None:
                 function.pop(key, None)
@@ -58,7 +58,7 @@ def changed_group(group: Group, changes: GroupChanges) -> Group:
     try:
         return Group.model_validate(data)
     except ValidationError as error:
-        raise GroupChangeError([(("group",), _said(detail, data))
+        raise GroupChangeError([(("group_changes",), _said(detail, data))
                                 for detail in error.errors()]) from None
 
 

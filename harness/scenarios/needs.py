@@ -24,7 +24,7 @@ _WHY: dict[str, str] = {
     "exact_timing": "it is judged on exact virtual time",
     "cloud": "it needs a simulated cloud side (cloud: true)",
     "virtual_time": "it is a long run that only virtual time gets through quickly",
-    "group_changes": "it runs the group with changes (group:) that this rig cannot deploy",
+    "group_changes": "it runs the group with changes (group_changes:) that this rig cannot deploy",
     "greengrass_v2": "it exercises a Greengrass V2 core (client device auth, the bridge, IPC)",
 }
 
@@ -36,7 +36,7 @@ def needs_of(scenario: Scenario) -> dict[Capability, str]:
         needs["set_environment"] = _WHY["set_environment"]
     if scenario.cloud:
         needs["cloud"] = _WHY["cloud"]
-    if scenario.group is not None:
+    if scenario.group_changes is not None:
         needs["group_changes"] = _WHY["group_changes"]
     kinds = {fault.kind for fault in scenario.faults}
     for kind, capability in (("sensor", "sensor_faults"),

@@ -108,11 +108,11 @@ def check_against_rig(scenario: Scenario, rig: Rig) -> None:
         group = load_group(group)
     if not isinstance(group, Group):
         return
-    if scenario.group is not None:
+    if scenario.group_changes is not None:
         from harness.scenarios.group_changes import GroupChangeError, changed_group
 
         try:
-            group = changed_group(group, scenario.group)
+            group = changed_group(group, scenario.group_changes)
         except GroupChangeError as error:
             raise scenario_error(scenario, error.problems) from None
     problems = group_problems(scenario, group)

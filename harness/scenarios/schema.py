@@ -330,7 +330,7 @@ Capability = Literal[
     "exact_timing",        # judged on exact virtual time (for example exact message counts)
     "cloud",               # a cloud side (moto) whose Shadows sync with the core's
     "virtual_time",        # long runs (a simulated day) that only virtual time gets through
-    "group_changes",       # runs a changed group (group:), deployed for this scenario only
+    "group_changes",       # runs a changed group (group_changes:), for this scenario only
     "greengrass_v2",       # exercises what only a Greengrass V2 core has (CDA, bridge, IPC)
 ]
 
@@ -541,7 +541,7 @@ class Truth(_Model):
 
 
 class GroupChanges(_Model):
-    """How this scenario's group differs from the rig's (``group:``): the group file as
+    """How this scenario's group differs from the rig's (``group_changes:``): the group file as
     deployed, with ``client_devices`` replaced (client device auth, the bridge, the trust
     duration: see the group file's ``client_devices`` section) and, per function named in
     ``functions``, the given fields set (``null`` removes one, e.g. ``access_control``).
@@ -566,7 +566,7 @@ class Scenario(_Model):
     environment: Environment | None = None
     device: Device | None = None
     cloud: bool = False  # a cloud side (moto): devices with shadow_sync sync their Shadows
-    group: GroupChanges | None = None  # this scenario's changes to the rig's group
+    group_changes: GroupChanges | None = None  # this scenario's changes to the rig's group
     truth: Truth | None = None
     # beyond what the content implies
     needs: Annotated[list[Capability], Field(max_length=len(Capability.__args__))] = []

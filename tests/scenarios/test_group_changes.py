@@ -1,4 +1,4 @@
-"""A scenario's ``group:`` changes, and what a run says about messages that stopped."""
+"""A scenario's ``group_changes:`` changes, and what a run says about messages that stopped."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def test_a_bad_change_is_named(changes: GroupChanges, message: str) -> None:
 
 def test_a_bad_change_is_reported_at_the_scenarios_line(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
-    path.write_text("name: bad\nduration: 5\ngroup:\n  functions:\n    nope: {timeout: 3}\n"
+    path.write_text("name: bad\nduration: 5\ngroup_changes:\n  functions:\n    nope: {timeout: 3}\n"
                     "expectations:\n  - stats: {function: republish, field: errors, equals: 0}\n")
     scenario = load_scenario(path)
     with pytest.raises(ScenarioError) as caught:
@@ -63,7 +63,7 @@ def test_a_bad_change_is_reported_at_the_scenarios_line(tmp_path: Path) -> None:
 def test_only_the_sim_rig_runs_a_changed_group() -> None:
     scenario = load_scenario(SCENARIOS / "v2_missing_bridge_mapping.yaml")
     assert missing(scenario, SimRig.capabilities) == []
-    assert any("group:" in reason for reason in missing(scenario, BrokerRig.capabilities))
+    assert any("group_changes:" in reason for reason in missing(scenario, BrokerRig.capabilities))
 
 
 def test_the_run_says_where_the_readings_stopped(tmp_path: Path) -> None:
