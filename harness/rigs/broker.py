@@ -1,20 +1,40 @@
-"""The ``broker`` rig: an emulated Raspberry Pi on loopback, in wall-clock time.
+"""The ``broker`` rig: an emulated Raspberry Pi running a Greengrass V2 core, on loopback, in
+wall-clock time.
 
 What runs (one rig per pytest session, one session per scenario):
 
-- **Mosquitto** (the Debian package) in the core's broker's place: TLS with a server
-  certificate signed by the run's group CA, client certificates required (the CN is the
-  identity, and a thing's certificate connects only with its thing name as client id), an ACL
-  derived from the group's subscriptions (:mod:`harness.rigs.mosquitto`). Each session after
-  the first starts it afresh, so no retained reading or queued message crosses sessions;
-- a **Greengrass discovery endpoint** (:mod:`harness.rigs.discovery`) that tells devices
-  where the broker is and hands them the group CA;
-- the **harness core**: the group's real Lambdas on the simulated core, with an MQTT bridge
-  (an MQTT v5 client with the core's certificate) that routes what devices publish through
-  the group's subscriptions and publishes what the core routes to a device;
+- **Mosquitto** (the Debian package) in the place of the core's Moquette broker: TLS with a
+  server certificate signed by the run's group CA (the core's CA), client certificates
+  required (the CN is the thing, and a thing's certificate connects only with its thing name
+  as client id), and every connect, publish and subscribe of a device decided as the core's
+  client device auth decides it: from the same CDA model the simulated core uses, for the
+  deployment the group compiles to (or its pasted ``client_devices.auth``), written as rules
+  for the broker's plugin (:mod:`harness.rigs.client_device_rules`;
+  :mod:`harness.rigs.mosquitto` lists what still differs from Moquette). Each session
+  writes the rules of its own simulated core, and
+  :meth:`BrokerSession.configure_client_device_auth` changes both at once. Each session
+  after the first starts the broker afresh, so no retained reading or queued message
+  crosses sessions;
+- a **Greengrass discovery endpoint** (:mod:`harness.rigs.discovery`) answering as the V2
+  service: group ``greengrassV2-coreDevice-<core thing>``, the core's CA, 404 for a thing not
+  associated with the core (the deployment's client devices);
+- the **harness core** in V2 mode: the group's real Lambdas on the simulated core, and the
+  deployment's **MQTT bridge** as an MQTT v5 client of the broker with the core's (helper)
+  certificate, which the broker allows everything, as CDA allows the real bridge's
+  core-CA-signed certificate. It subscribes to the topics of the bridge's ``LocalMqtt``
+  mappings (:meth:`~fakes.client_devices.MqttBridge.subscriptions`) and hands each message
+  to the simulated core as published by the device that sent it; what the core's bridge
+  relays to the local broker (``core.on_device_message``, once per message) it publishes
+  there with QoS 1 and the retain flag cleared, as the real bridge's local client does. It
+  does not get its own publications back (MQTT 5 no-local): the simulated core already
+  relays the echo the real bridge receives from Moquette;
 - the **real device program** (``device.__main__.main``) in a thread: discovery, then MQTT
   over TLS, reading the real ``bme680`` library on a simulated BME680 with the scenario's
   air and faults.
+
+The harness's own clients that stand in for a device (:meth:`BrokerSession.client`,
+:meth:`BrokerSession.shadow_client`) use that thing's helper certificate, so client device
+auth holds them to the thing's policy, as it holds the device program.
 
 Time is the wall clock, compressed: ``time_scale`` scenario seconds pass per wall second
 (10 by default), so a 100 s scenario takes 10 s; a longer scenario is compressed further so
@@ -22,13 +42,14 @@ that it takes at most ``max_wall`` seconds (20 by default; a 90-minute rain fron
 270 x, its 5 s readings 18.5 ms apart). The core's virtual clock is paced to it
 (it never runs ahead of the wall), and messages from the broker are routed as soon as they
 arrive. Attribution: MQTT does not tell a subscriber who published, so the bridge credits a
-message to the one device the ACL allows to publish on its topic (each topic of this group
-has one); a topic several devices may publish on is credited to the first and counted in
-:attr:`BrokerSession.ambiguous`.
+message to the one device thing client device auth lets publish its topic (each topic of
+this group has one); a topic several devices may publish is credited to the first (in the
+group's order) and counted in :attr:`BrokerSession.ambiguous`.
 
 Nothing a device published is lost uncounted (:meth:`BrokerSession.message_counts`): the
 broker's limits are explicit (:class:`~harness.rigs.mosquitto.BrokerLimits`) and its drops
-counted (its ``$SYS`` count, its log); the bridge never blocks and holds at most ``backlog``
+counted (client device auth's denials and too large messages from its log, full queues from
+its ``$SYS`` count); the bridge never blocks and holds at most ``backlog``
 messages for the core (the depth and its peak are in the counts; when full, the newest
 message is dropped, counted and logged in the core's log); a message the core cannot take
 (restarting) is counted; closing drains, bounded by ``drain`` wall seconds, and counts what
@@ -52,25 +73,21 @@ from pathlib import Path
 from typing import Any
 
 from device.loop import Counters
+from fakes.client_devices import LOCAL_MQTT, ClientDeviceAuth
 from harness.core import CoreUnavailable, RoutedMessage
 from harness.group import Group, load_group
 from harness.rigs.base import RigUnavailable
 from harness.rigs.chip import chip_for
-from harness.rigs.discovery import DiscoveryEndpoint
-from harness.rigs.mosquitto import (
-    DROPPED_TOPIC,
-    BrokerLimits,
-    Mosquitto,
-    acl_from_group,
-    allowed_sources,
-    find_mosquitto,
-)
+from harness.rigs.client_device_rules import AuthRules, client_device_auth
+from harness.rigs.discovery import DiscoveryEndpoint, v2_group_id
+from harness.rigs.mosquitto import DROPPED_TOPIC, BrokerLimits, Mosquitto, find_mosquitto
 from harness.rigs.mqtt_client import MqttIdentity, ShadowClient, close_client, connect_client
 from harness.rigs.pki import RunPki
 from harness.rigs.sim import ALL_CAPABILITIES, SimulationBacked
 from harness.scenarios.environment import environment_source
 from harness.scenarios.schema import Scenario
 from harness.simulation import DEFAULT_GROUP, Simulation
+from harness.v2.deployment import compile_group
 
 logger = logging.getLogger(__name__)
 
@@ -89,14 +106,18 @@ DEFAULT_DRAIN = 5.0
 # first attempts only: a client resending the same message after a reconnection sets d1
 _TOO_LARGE = re.compile(r"Dropped too large PUBLISH from (\S+) \(d0,")
 _QUEUE_FULL = re.compile(r"Outgoing messages are being dropped for client (\S+)\.")
+_DENIED = re.compile(r"Denied PUBLISH from (\S+) \(d0,")
 
 
 @dataclass
 class MessageCounts:
     """Where the messages devices published on the broker rig went (see
-    :meth:`BrokerSession.message_counts`). Every message the broker accepted from a device
-    is ``delivered`` to the core's router or counted in ``dropped`` under where it was lost:
+    :meth:`BrokerSession.message_counts`). Every message a device published on a topic the
+    core's bridge takes is ``delivered`` to the core's router or counted in ``dropped`` under
+    where it was lost:
 
+    - ``"client device auth"``: the broker denied it (client device auth; counted from
+      Mosquitto's ``Denied PUBLISH`` log lines, first attempts, whatever the topic);
     - ``"broker queue"``: Mosquitto dropped it for a subscriber whose queue was full
       (:attr:`BrokerLimits.max_queued_messages`; Mosquitto's ``$SYS`` count, for every
       subscriber, so a Shadow client of a test counts here too);
@@ -141,7 +162,11 @@ class _Inbound:
 
 
 class BrokerRig:
-    """Mosquitto, the discovery endpoint and the run's certificates; opens sessions."""
+    """Mosquitto, the discovery endpoint and the run's certificates; opens sessions.
+
+    ``group`` is the group file (its Lambda modules are found next to it, or in
+    ``code_dir``). The group must compile to a V2 deployment
+    (:func:`~harness.v2.deployment.compile_group`): the rig is a V2 core."""
 
     name = "broker"
     #: everything but exact timing and very long runs: messages cross a real broker in
@@ -152,21 +177,26 @@ class BrokerRig:
     def __init__(self, group_path: str | Path, directory: Path, *, time_scale: float,
                  keep: bool, max_wall: float = DEFAULT_MAX_WALL,
                  limits: BrokerLimits | None = None, backlog: int = DEFAULT_BACKLOG,
-                 drain: float = DEFAULT_DRAIN) -> None:
+                 drain: float = DEFAULT_DRAIN, code_dir: str | Path | None = None) -> None:
         self.group_path = Path(group_path)
+        self.code_dir = Path(code_dir) if code_dir is not None else self.group_path.parent
         self.limits = limits or BrokerLimits()
         self.backlog = backlog
         self.drain = drain
         self.max_wall = max_wall
         self.group: Group = load_group(self.group_path)
+        #: what the core runs: the deployment the group compiles to
+        self.deployment = compile_group(self.group)
         self.directory = directory
         self.time_scale = time_scale
         self._keep = keep
         core = self.group.core.thing
         things = [device.thing for device in self.group.devices]
         self.pki = RunPki.create(directory / "pki", things=things, core_thing=core)
-        self.mosquitto = Mosquitto(directory / "mosquitto", self.pki,
-                                   acl_from_group(self.group, core), limits=self.limits)
+        # until a session writes its own core's: the deployment's client device auth
+        rules = self.rules_for(client_device_auth(self.deployment))
+        self.mosquitto = Mosquitto(directory / "mosquitto", self.pki, rules.text(),
+                                   limits=self.limits)
         self.discovery: DiscoveryEndpoint | None = None
         self._sessions = 0  # sessions opened so far
 
@@ -174,12 +204,14 @@ class BrokerRig:
     def start(cls, group: str | Path = DEFAULT_GROUP, *, time_scale: float = DEFAULT_TIME_SCALE,
               max_wall: float = DEFAULT_MAX_WALL, directory: str | Path | None = None,
               limits: BrokerLimits | None = None, backlog: int = DEFAULT_BACKLOG,
-              drain: float = DEFAULT_DRAIN) -> BrokerRig:
+              drain: float = DEFAULT_DRAIN, code_dir: str | Path | None = None) -> BrokerRig:
         """Make the certificates, start Mosquitto and the discovery endpoint. Raises
         :class:`RigUnavailable` with the reason when Mosquitto is not installed.
         ``limits``: the broker's (:class:`BrokerLimits`); ``backlog``: how many messages
         the core's bridge holds for the core; ``drain``: wall seconds a closing session
-        may spend delivering what is still queued (see :class:`BrokerSession`)."""
+        may spend delivering what is still queued (see :class:`BrokerSession`);
+        ``code_dir``: where the group's Lambda modules are (default: next to the group
+        file)."""
         try:
             find_mosquitto()
         except FileNotFoundError as error:
@@ -188,28 +220,36 @@ class BrokerRig:
         where = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="gg-broker-"))
         (where / "mosquitto").mkdir(parents=True, exist_ok=True)
         rig = cls(group, where, time_scale=time_scale, keep=keep, max_wall=max_wall,
-                  limits=limits, backlog=backlog, drain=drain)
+                  limits=limits, backlog=backlog, drain=drain, code_dir=code_dir)
         try:
             try:
                 rig.mosquitto.start()
             except FileNotFoundError as error:  # no C compiler for the client id plugin
                 raise RigUnavailable(str(error)) from None
+            # V2: each core device is its own group; only the devices associated with the
+            # core are found
             rig.discovery = DiscoveryEndpoint(
-                rig.pki, group_id=rig.group.name,
-                core_thing_arn=(f"arn:aws:iot:{rig.group.region}:{rig.group.account}:thing/"
-                                f"{rig.group.core.thing}"),
-                connectivity=[(rig.mosquitto.host, rig.mosquitto.port)])
+                rig.pki, group_id=v2_group_id(rig.deployment.core_thing),
+                core_thing_arn=rig.deployment.target_arn,
+                connectivity=[(rig.mosquitto.host, rig.mosquitto.port)],
+                things=rig.deployment.client_devices)
             rig.discovery.start()
         except BaseException:
             rig.close()
             raise
         return rig
 
+    def rules_for(self, auth: ClientDeviceAuth) -> AuthRules:
+        """The broker's rules for the CDA model ``auth``: the device things' decisions, the
+        core's thing allowed everything."""
+        return AuthRules.from_auth(auth, self.pki.things, self.pki.core_thing)
+
     def identity(self, thing: str) -> MqttIdentity:
         """How the harness's own clients connect as ``thing`` (a device, or the core): its
         helper certificate. They connect with client ids ``<thing>-<anything>``, so they run
         alongside the device program, which holds ``<thing>`` (see
-        :mod:`harness.rigs.client_id_plugin`)."""
+        :mod:`harness.rigs.client_id_plugin`); client device auth treats them as ``thing``
+        (the core's are allowed everything)."""
         cert, key = self.pki.helper(thing)
         return MqttIdentity(thing=thing, cert=cert, key=key, ca=self.pki.group_ca,
                             host=self.mosquitto.host, port=self.mosquitto.port)
@@ -319,7 +359,11 @@ class _DeviceLog(logging.Handler):
 
 
 class BrokerSession(SimulationBacked):
-    """One scenario (or test) on the broker rig. See the module docstring."""
+    """One scenario (or test) on the broker rig. See the module docstring.
+
+    The simulated core runs in V2 mode (the rig is a V2 core; ``mode="v1"`` is refused: run
+    a V1 core on the ``sim`` rig). ``simulation_options`` go to
+    :meth:`Simulation.from_group <harness.simulation.Simulation.from_group>`."""
 
     _count = 0  # bridge sessions so far: each session's bridge has its own MQTT session
 
@@ -352,6 +396,11 @@ class BrokerSession(SimulationBacked):
         if scenario is not None:
             seed, cpu_temperature = scenario.seed, scenario.cpu_temperature
             simulation_options.setdefault("cloud", scenario.cloud)
+        if simulation_options.setdefault("mode", "v2") != "v2":
+            raise ValueError("the broker rig is a Greengrass V2 core: its broker authorizes "
+                             "devices with client device auth and bridges with the V2 bridge; "
+                             f"mode={simulation_options['mode']!r} runs on the sim rig only")
+        simulation_options.setdefault("code_dir", rig.code_dir)
         rig._fresh_broker()
         self._log_start = rig.mosquitto.log_path.stat().st_size  # this session's log lines
         self._tmp = tempfile.TemporaryDirectory(prefix="gg-broker-session-")
@@ -360,6 +409,10 @@ class BrokerSession(SimulationBacked):
             shadow_path=Path(self._tmp.name) / "shadow.db", **simulation_options)
         self._start = time.monotonic()
         try:
+            assert self.sim.core.fabric is not None  # V2 mode
+            self.fabric = self.sim.core.fabric
+            self._publishers: dict[str, tuple[str, ...]] = {}
+            self._write_rules()
             self.sim.core.on_device_message = self._to_device
             self._bridge = self._connect_bridge()
             if scenario is not None and scenario.device is not None:
@@ -407,12 +460,41 @@ class BrokerSession(SimulationBacked):
                 continue
             self._route(message)
 
+    # -- client device auth ------------------------------------------------------------------
+
+    def _write_rules(self) -> None:
+        """The broker decides as this session's simulated core: its CDA model's rules."""
+        self.rules = self.rig.rules_for(self.fabric.auth)
+        self.rig.mosquitto.set_rules(self.rules.text())
+        self._publishers.clear()
+
+    def configure_client_device_auth(self, config: dict[str, Any]) -> None:
+        """A new client device auth configuration, as a deployment changes it on the core:
+        the simulated core's CDA and the broker both apply it to the next request, without
+        a reconnect (CDA re-reads its policies on every request). Raises
+        :class:`~fakes.client_devices.ClientDeviceAuthConfigError` for one CDA refuses
+        (then nothing changes)."""
+        self.fabric.auth.reconfigure(config)
+        self._write_rules()
+
+    def _publishers_of(self, topic: str) -> tuple[str, ...]:
+        """The device things client device auth lets publish ``topic``, in the group's
+        order (asked of the CDA model; remembered per topic)."""
+        found = self._publishers.get(topic)
+        if found is None:
+            found = tuple(thing for thing in self.rig.pki.things
+                          if self.fabric.auth.can_publish(thing, topic))
+            if len(self._publishers) < 10_000:
+                self._publishers[topic] = found
+        return found
+
     # -- the bridge ----------------------------------------------------------------------
 
     def _connect_bridge(self) -> Any:
+        """The deployment's MQTT bridge, its ``LocalMqtt`` side: subscribed to the topics of
+        the mappings whose source is the local broker."""
         group = self.rig.group
-        subjects = sorted({s.subject for s in group.subscriptions
-                           if s.source.startswith("device:")})
+        topics = self.fabric.bridge.subscriptions(LOCAL_MQTT)
         BrokerSession._count += 1
         client_id = f"{group.core.thing}-bridge-{BrokerSession._count}"
         self._fence_topic = f"harness/fence/{client_id}"
@@ -421,7 +503,7 @@ class BrokerSession(SimulationBacked):
             self._on_bridge_message(message.topic, bytes(message.payload))
 
         return connect_client(self.rig.identity(group.core.thing),
-                              subscribe=[*subjects, DROPPED_TOPIC, self._fence_topic],
+                              subscribe=[*topics, DROPPED_TOPIC, self._fence_topic],
                               on_message=on_message, no_local=True, session_expiry=600,
                               client_id=client_id)
 
@@ -472,8 +554,8 @@ class BrokerSession(SimulationBacked):
                                             "dropped")
 
     def _route(self, message: _Inbound) -> None:
-        sources = allowed_sources(self.rig.group, message.topic)
-        if not sources:
+        sources = self._publishers_of(message.topic)
+        if not sources:  # one of the core's own clients published it
             logger.warning("no device may publish on %s; message ignored", message.topic)
             with self._counted:
                 self._count_drop("no source")
@@ -481,7 +563,7 @@ class BrokerSession(SimulationBacked):
         if len(sources) > 1:
             self.ambiguous += 1
         try:
-            self.sim.core.route(sources[0], message.topic, message.payload)
+            self.sim.core.route(f"device:{sources[0]}", message.topic, message.payload)
         except CoreUnavailable:  # the core is restarting: lost, as on a Pi, and counted
             with self._counted:
                 self._count_drop("core restarting")
@@ -529,7 +611,7 @@ class BrokerSession(SimulationBacked):
         count, close included). See :class:`MessageCounts`."""
         if self._closed_counts is not None:
             return self._closed_counts
-        too_large, dropping = self._broker_log()
+        too_large, dropping, denied = self._broker_log()
         with self._counted:
             dropped = dict(self._dropped)
             broker_queue = self._sys_dropped_before + self._sys_dropped
@@ -542,25 +624,33 @@ class BrokerSession(SimulationBacked):
             dropped["broker queue"] = broker_queue
         if too_large:
             dropped["broker too large"] = too_large
+        if denied:
+            dropped["client device auth"] = denied
         counts.dropped = dict(sorted(dropped.items()))
         return counts
 
-    def _broker_log(self) -> tuple[int, tuple[str, ...]]:
-        """From this session's broker log: messages dropped as too large, and the clients
-        the broker said it dropped messages for."""
+    def _broker_log(self) -> tuple[int, tuple[str, ...], int]:
+        """From this session's broker log: messages dropped as too large, the clients the
+        broker said it dropped messages for, and publishes client device auth denied."""
         try:
             with self.rig.mosquitto.log_path.open("rb") as log:
                 log.seek(self._log_start)
                 text = log.read().decode("utf-8", "replace")
         except FileNotFoundError:
-            return 0, ()
+            return 0, (), 0
         dropping = tuple(dict.fromkeys(_QUEUE_FULL.findall(text)))
-        return len(_TOO_LARGE.findall(text)), dropping
+        return len(_TOO_LARGE.findall(text)), dropping, len(_DENIED.findall(text))
 
     def _to_device(self, target: str, topic: str, payload: bytes) -> None:
-        """The core routed a message to a device: publish it on the broker."""
+        """The core's bridge relays a message to the local broker (once, whoever subscribes
+        there): publish it on Mosquitto as the bridge's local client does, QoS 1, retain
+        cleared. While the bridge is disconnected the message is lost and logged, as the
+        real bridge's publish fails then."""
         if self._bridge.is_connected():
-            self._bridge.publish(topic, payload, qos=0)
+            self._bridge.publish(topic, payload, qos=1, retain=False)
+        else:
+            self.sim.core.logs.core("WARN", f"bridge: not connected to the local broker; "
+                                            f"{topic} not relayed to it")
 
     # -- the device program ------------------------------------------------------------
 
@@ -606,8 +696,14 @@ class BrokerSession(SimulationBacked):
 
     def shadow_client(self, thing: str, as_thing: str | None = None) -> ShadowClient:
         """``thing``'s Shadow over the MQTT Shadow topics, connected as ``as_thing`` (the
-        thing itself by default); while it waits for a reply the core runs."""
-        client = ShadowClient(self.identity(as_thing or thing), thing,
+        thing itself by default); while it waits for a reply the core runs. Client device
+        auth compares subscribe filters as written, so it subscribes with
+        ``$aws/things/<thing>/shadow/#`` when CDA allows ``as_thing`` that filter (as the
+        group's subscriptions give it), else to each reply topic."""
+        as_thing = as_thing or thing
+        broad = f"$aws/things/{thing}/shadow/#"
+        filters = [broad] if self.fabric.auth.can_subscribe(as_thing, broad) else None
+        client = ShadowClient(self.identity(as_thing), thing, subscribe=filters,
                               pump=lambda wall: self.wait_until(lambda: False,
                                                                 timeout=wall * self.scale))
         self._shadow_clients.append(client)
@@ -620,7 +716,8 @@ class BrokerSession(SimulationBacked):
     # -- stimuli and faults --------------------------------------------------------------
 
     def client(self, thing: str) -> Any:
-        """A connected MQTT client with ``thing``'s certificate (made once per session)."""
+        """A connected MQTT client (v5) with ``thing``'s helper certificate (made once per
+        session): client device auth holds it to ``thing``'s policy."""
         if thing not in self._clients:
             self._clients[thing] = connect_client(self.rig.identity(thing),
                                                   client_id=f"{thing}-harness")

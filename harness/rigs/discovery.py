@@ -1,14 +1,16 @@
-"""A Greengrass discovery endpoint on loopback, answering as the V1 service does.
+"""A Greengrass discovery endpoint on loopback, answering as the service does.
 
 ``GET /greengrass/discover/thing/<thingName>`` over mutual TLS: the server certificate is
 signed by the run's root CA (the Amazon root CA's stand-in), and a client certificate signed
 by that root CA is required. The certificate's CN stands in for the thing's IoT policy: a
 device may discover itself only.
 
-- 200: the discovery JSON (one group, one core, the connectivity entries, the group CA);
+- 200: the discovery JSON (one group, one core, the connectivity entries, the CA that signed
+  the broker's certificate: the group CA on V1, the core's client device auth CA on V2);
 - 403 when the URL names another thing than the certificate's CN, with the service's body
   ``{"message":null,"traceId":"..."}``;
-- 404 when the thing is not one of the group's device things, with
+- 404 when the thing is not associated with the core (``things``: on V1 the group's device
+  things, on V2 the core device's client devices), with
   ``{"errorMessage":"The thing provided for discovery was not found"}``;
 - 404 for any other path; 501 for other methods.
 
@@ -21,10 +23,11 @@ the raw bytes and accepts only a status line starting ``HTTP/1.1 <code> `` and a
 ``content-length: `` header; awsiotsdk's ``DiscoveryClient`` (awscrt) parses real HTTP. Other
 methods get 501 and malformed requests 400, in the same form with a JSON ``errorMessage``.
 
-The body has the V1 shape, connectivity keys capitalised (``Id``, ``HostAddress``,
-``PortNumber``, ``Metadata``): both AWS clients read exactly those keys, although the V2
-developer guide prints them in lower case. The group id is the one given (on V2 the service
-answers ``greengrassV2-coreDevice-<core thing>``, one group per core).
+The body has the V1 shape on V2 as well (``greengrass-v2-topology.md`` §1.5), connectivity
+keys capitalised (``Id``, ``HostAddress``, ``PortNumber``, ``Metadata``): both AWS clients read
+exactly those keys, although the V2 developer guide prints them in lower case. The group id
+is the one given: on V2 each core device is its own group, :func:`v2_group_id`
+(``greengrassV2-coreDevice-<core thing>``), which the broker rig answers with.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ from typing import Any
 
 from harness.rigs.pki import RunPki
 
-__all__ = ["DISCOVERY_PATH", "DiscoveryEndpoint", "discovery_reply"]
+__all__ = ["DISCOVERY_PATH", "DiscoveryEndpoint", "discovery_reply", "v2_group_id"]
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +53,12 @@ DISCOVERY_PATH = "/greengrass/discover/thing/"
 HOST = "127.0.0.1"
 _NOT_FOUND = "The thing provided for discovery was not found"
 _REQUEST_TIMEOUT = 10.0  # seconds a client may take for the handshake and its request
+
+
+def v2_group_id(core_thing: str) -> str:
+    """The ``GGGroupId`` the V2 service answers for a core device: each core is its own
+    group."""
+    return f"greengrassV2-coreDevice-{core_thing}"
 
 
 def discovery_reply(

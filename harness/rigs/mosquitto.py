@@ -1,57 +1,71 @@
-"""A Mosquitto broker in the Greengrass core's place, for one broker-rig run.
+"""A Mosquitto broker in the Greengrass V2 core's place, for one broker-rig run.
 
-The broker listens on 127.0.0.1 only, over TLS: its server certificate is signed by the group
-CA (devices trust it through the CA that discovery hands them), every client must present a
-certificate signed by the root CA, and the certificate's CN is the client's identity (the
-user name the ACL matches). The client id is tied to the certificate, as a Greengrass V2 core
-ties it to the thing name (``greengrass-v2-topology.md`` §1.3.1), by a small auth plugin
-(:mod:`harness.rigs.client_id_plugin`): a thing's certificate connects only with its thing
-name as client id, so no certificate can take the core bridge's or another device's client id
-and knock that connection off; the harness's helper certificates use ``<thing>-...`` ids.
-What each identity may do comes from the group's
-subscriptions (:func:`acl_from_group`): a device may publish on the subjects of the
-subscriptions it is the source of, and receive on those it is the target of; the core may do
-anything.
+Mosquitto stands in for the core's Moquette broker, and a plugin
+(:mod:`harness.rigs.client_id_plugin`) for client device auth (CDA,
+``greengrass-v2-topology.md`` §1.2, §1.3). The broker listens on 127.0.0.1 only, over TLS: its
+server certificate is signed by the group CA (the core's CDA certificate authority; devices
+trust it through the CA that discovery hands them), every client must present a certificate
+signed by the root CA, and the certificate's CN is the client's thing. The plugin ties the
+client id to that thing (a thing's certificate connects only with its thing name as client
+id, so no certificate can take the core bridge's or another device's client id and knock that
+connection off; the harness's helper certificates use ``<thing>-...`` ids), and decides every
+connect, publish and subscribe from the rules :mod:`harness.rigs.client_device_rules` writes
+from the CDA model (``rules``; :meth:`Mosquitto.set_rules`): what the simulated core's client
+device auth decides, the broker decides. The core's thing is allowed everything.
 
-What Mosquitto 2.0.11 does, observed with paho-mqtt 2.2 over TLS (and pinned by
-``tests/rigs/test_mosquitto.py``):
+What Mosquitto 2.0.11 does, observed with paho-mqtt 2.2 and raw MQTT 3.1.1 packets over TLS
+(and pinned by ``tests/rigs/test_mosquitto.py``), and how it differs from a V2 core:
 
-(a) A device publishing with QoS 1 on a topic its ACL lets it write: the broker answers
-    PUBACK "Success" and delivers the message to a core subscriber of that topic.
-(b) A device publishing with QoS 1 where its ACL does not allow: the broker logs
-    ``Denied PUBLISH from <client id>`` and delivers nothing. Over MQTT v5 the PUBACK carries
-    reason code 135 "Not authorized", which paho hands to ``on_publish``; over MQTT 3.1.1 the
-    PUBACK has no reason code, so the client sees a plain success: the message is dropped
-    silently.
-(c) A client without a certificate: the TLS 1.3 handshake completes on the client's side, then
+(a) A device publishing with QoS 1 on a topic CDA lets it publish: PUBACK "Success", and the
+    message goes to every subscriber of a matching filter (the core's bridge among them).
+(b) A denied PUBLISH: nothing is delivered, the plugin logs Moquette's line for the QoS
+    (``client-device-auth: MQTT client: <id> is not authorized to publish on topic: <t>`` at
+    QoS 1) and Mosquitto ``Denied PUBLISH from <client id> (d0, q1, ...)``; the connection
+    stays open. **Difference**: CDA sends no PUBACK (QoS 1) and no PUBREC (QoS 2); Mosquitto
+    sends them, over MQTT 3.1.1 as a plain PUBACK / PUBREC (the client cannot tell the
+    message was dropped, as on the core, but its QoS 1 flow completes where on the core it
+    would wait and resend), over MQTT 5 with reason code 135 "Not authorized".
+(c) A denied SUBSCRIBE filter: SUBACK 0x80 for it over MQTT 3.1.1, as CDA; over MQTT 5
+    0x87 "Not authorized" (Moquette speaks only 3.1.1). The other filters of the packet are
+    granted. Filters are compared as written: ``ok/+`` allowed does not allow ``ok/a``.
+(d) A thing whose CDA policy denies ``mqtt:connect``, or a certificate connecting with a
+    client id it may not use: CONNACK "not authorized" (5 over MQTT 3.1.1, 135 over MQTT
+    5), then the connection is closed; the plugin logs why (``client-device-auth: Device
+    isn't authorized to connect ...`` or ``client-id-plugin: client id '<id>' refused ...``)
+    and the connection that holds that id stays. **Difference**: CDA answers CONNACK 4 (bad
+    user name or password); Mosquitto 2.0 answers 5/135 to every plugin refusal, so a device
+    that checks for the exact code 4 sees a difference here. An empty client id gets CONNACK
+    2 (identifier rejected) over MQTT 3.1.1, as on V2 (``allow_zero_length_clientid
+    false``); over MQTT 5 Mosquitto answers 128 (unspecified error).
+(e) A client without a certificate: the TLS 1.3 handshake completes on the client's side, then
     the broker sends the ``certificate required`` alert and logs ``peer did not return a
     certificate``. paho's ``connect()`` does not raise; the connection is lost before any
     CONNACK (``on_disconnect`` with "Unspecified error", ``on_connect`` never called).
-(d) A certificate signed by another CA: the same, the broker logging ``certificate verify
+(f) A certificate signed by another CA: the same, the broker logging ``certificate verify
     failed``.
-(e) A certificate connecting with a client id it may not use: CONNACK "not authorized" (5 over
-    MQTT 3.1.1, 135 over MQTT 5), the plugin's log line naming the id and the thing, and the
-    connection that holds that id stays. Greengrass V2 answers CONNACK 4 (bad user name or
-    password) instead: Mosquitto 2.0 sends 5/135 for every plugin refusal, so a device that
-    checks for the exact code 4 sees a difference here. An empty client id gets CONNACK 2
-    (identifier rejected) over MQTT 3.1.1, as on V2 (``allow_zero_length_clientid false``);
-    over MQTT 5 Mosquitto answers 128 (unspecified error).
 
-Persistence is on so that a restart (:meth:`Mosquitto.restart`, a core restart) keeps the
-persistent sessions, their queued messages and retained messages. A V2 core's Moquette keeps
-them in memory only and loses them when it restarts; the rig keeps them because the harness
-core's bridge relies on its persistent session across a core restart. :meth:`Mosquitto.start`
-and :meth:`Mosquitto.reset` discard that state, so a new run (and each broker-rig session)
-never receives retained readings from an earlier one.
+Other differences from the core, each deliberate or beyond Mosquitto:
 
-Also seen: a SUBSCRIBE is always granted (``#`` too, and topics the client may not read); the
-ACL is applied to each message as it is delivered, so a device only receives what it may read.
-In ACL entries, as in subscriptions, ``#`` does not match topics starting with ``$``: the core
-needs ``topic readwrite $aws/#`` for the ``$aws/things/...`` shadow topics, and a subscriber
-needs ``$aws/#`` besides ``#`` to see them. Over MQTT v5 a client whose subscriptions overlap
-receives a message once per matching subscription. :meth:`Mosquitto.start` waits for the port
-by connecting with plain TCP, which the broker logs as one failed connection
-(``unexpected eof while reading``).
+- The connect decision is the thing's ``mqtt:connect`` only: the rig does not model the
+  cloud's verification of the certificate and the attachment, nor the offline trust duration
+  (§1.3.4); the root CA's signature stands for an active, attached certificate.
+- Mosquitto speaks MQTT 5 and TLS 1.3 as well (Moquette: 3.1.1, TLS 1.2 only), and it closes
+  the connection of a client that sends a topic with control characters (U+0001-U+001F,
+  U+007F-U+009F) or non-characters, before any CDA check (CDA would deny the request as
+  malformed).
+- Deliveries are not checked (as CDA); Mosquitto's own rules still apply: ``#`` and ``+`` do
+  not match topics starting with ``$`` (a subscriber needs ``$aws/#`` besides ``#``), and over
+  MQTT v5 a client whose subscriptions overlap receives a message once per matching
+  subscription. Moquette's matching differs in corner cases (:mod:`fakes.client_devices.topics`).
+- Persistence is on so that a restart (:meth:`Mosquitto.restart`, a core restart) keeps the
+  persistent sessions, their queued messages and retained messages. A V2 core's Moquette
+  keeps them in memory only and loses them when it restarts; the rig keeps them because the
+  harness core's bridge relies on its persistent session across a core restart.
+  :meth:`Mosquitto.start` and :meth:`Mosquitto.reset` discard that state, so a new run (and
+  each broker-rig session) never receives retained readings from an earlier one.
+
+:meth:`Mosquitto.start` waits for the port by connecting with plain TCP, which the broker logs
+as one failed connection (``unexpected eof while reading``).
 """
 
 from __future__ import annotations
@@ -67,12 +81,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, NoReturn
 
-from harness.group import Group, topic_matches
 from harness.rigs.client_id_plugin import HELPER_UNIT, build_plugin
 from harness.rigs.pki import RunPki
 
-__all__ = ["DROPPED_TOPIC", "NOT_INSTALLED", "BrokerLimits", "Mosquitto", "acl_from_group",
-           "allowed_sources", "find_mosquitto"]
+__all__ = ["DROPPED_TOPIC", "NOT_INSTALLED", "BrokerLimits", "Mosquitto", "find_mosquitto"]
 
 NOT_INSTALLED = (
     "Mosquitto is not installed: apt-get install mosquitto (Debian/Ubuntu/Raspberry Pi OS)"
@@ -133,79 +145,6 @@ def find_mosquitto() -> str:
     raise FileNotFoundError(NOT_INSTALLED)
 
 
-# ---------------------------------------------------------------- the ACL
-
-
-def _device_rules(group: Group) -> dict[str, dict[str, set[str]]]:
-    """For each device thing, in the group's order: subject -> {"read", "write"}."""
-    rules: dict[str, dict[str, set[str]]] = {device.thing: {} for device in group.devices}
-    for subscription in group.subscriptions:
-        for kind, name, access in (
-            (subscription.source_kind, subscription.source_name, "write"),
-            (subscription.target_kind, subscription.target_name, "read"),
-        ):
-            if kind == "device" and name is not None:
-                rules[name].setdefault(subscription.subject, set()).add(access)
-    return rules
-
-
-def _acl_topic(subject: str) -> str:
-    if subject != subject.strip() or "\n" in subject or "\r" in subject:
-        raise ValueError(
-            f"subject {subject!r} cannot be written to a Mosquitto ACL file"
-            " (leading or trailing blanks, or a line break)"
-        )
-    return subject
-
-
-def acl_from_group(group: Group, core_thing: str) -> str:
-    """The Mosquitto ACL file for ``group``: identities are client certificate CNs.
-
-    Each device thing X gets ``user X`` with ``topic write <subject>`` for every subscription
-    whose source is ``device:X`` and ``topic read <subject>`` for every one whose target is
-    ``device:X`` (``readwrite`` when both); a device without subscriptions gets a ``user``
-    block with no topics, so it can connect and do nothing. ``core_thing`` may read and write
-    everything, ``$aws/...`` included.
-    """
-    rules = _device_rules(group)
-    if core_thing in rules:
-        raise ValueError(f"{core_thing!r} is a device of group {group.name}, not its core")
-    lines = [
-        f"# Mosquitto ACL for Greengrass group {group.name}, derived from its subscriptions",
-        "# by harness.rigs.mosquitto. Users are client certificate CNs (thing names).",
-        "",
-        f"# the core ({core_thing}): everything; '#' does not match topics starting with '$'",
-        f"user {core_thing}",
-        "topic readwrite #",
-        "topic readwrite $aws/#",
-        # the broker's count of messages dropped from full client queues (BrokerLimits)
-        f"topic read {DROPPED_TOPIC}",
-    ]
-    for thing, subjects in rules.items():
-        lines.append("")
-        if not subjects:
-            lines.append(f"# device {thing}: no subscriptions (may connect, nothing else)")
-        else:
-            lines.append(f"# device {thing}")
-        lines.append(f"user {thing}")
-        for subject, access in subjects.items():
-            mode = "readwrite" if len(access) == 2 else next(iter(access))
-            lines.append(f"topic {mode} {_acl_topic(subject)}")
-    return "\n".join(lines) + "\n"
-
-
-def allowed_sources(group: Group, topic: str) -> tuple[str, ...]:
-    """The ``device:<thing>`` endpoints that :func:`acl_from_group` lets publish on ``topic``
-    (a topic name, matched against the subscription subjects with MQTT wildcards), in the
-    group's device order. The core, which may publish anywhere, is not listed."""
-    return tuple(
-        f"device:{thing}"
-        for thing, subjects in _device_rules(group).items()
-        if any("write" in access and topic_matches(subject, topic)
-               for subject, access in subjects.items())
-    )
-
-
 # ---------------------------------------------------------------- the broker
 
 
@@ -232,16 +171,18 @@ def _tail(path: Path, offset: int, count: int = _TAIL) -> list[str]:
 class Mosquitto:
     """A Mosquitto process serving one run; a context manager (start on enter, stop on exit).
 
-    ``directory`` receives ``mosquitto.conf``, ``acl`` (``acl_text``), the broker's log
-    ``mosquitto.log`` and ``mosquitto.out`` (what it prints before its log is open). With
-    ``port=0`` a free port is chosen at the first start and kept across :meth:`restart`.
+    ``directory`` receives ``mosquitto.conf``, ``rules`` (the client device auth rules,
+    :mod:`harness.rigs.client_device_rules`; :meth:`set_rules` changes them while it runs),
+    the broker's log ``mosquitto.log`` and ``mosquitto.out`` (what it prints before its log
+    is open). With ``port=0`` a free port is chosen at the first start and kept across
+    :meth:`restart`.
     """
 
     def __init__(
         self,
         directory: Path,
         pki: RunPki,
-        acl_text: str,
+        rules: str,
         *,
         port: int = 0,
         executable: str | None = None,
@@ -250,7 +191,7 @@ class Mosquitto:
     ) -> None:
         self.directory = Path(directory)
         self.pki = pki
-        self.acl_text = acl_text
+        self.rules = rules
         self.executable = executable or find_mosquitto()
         self.start_timeout = start_timeout
         self.limits = limits or BrokerLimits()
@@ -283,8 +224,8 @@ class Mosquitto:
         return self.directory / "mosquitto.conf"
 
     @property
-    def acl_path(self) -> Path:
-        return self.directory / "acl"
+    def rules_path(self) -> Path:
+        return self.directory / "rules"
 
     @property
     def persistence_path(self) -> Path:
@@ -320,11 +261,13 @@ class Mosquitto:
             "allow_anonymous false",
             # an empty client id gets CONNACK 2 (identifier rejected), as on a V2 core
             "allow_zero_length_clientid false",
-            # client ids tied to certificates; the CN becomes the user name the ACL matches
+            # client ids tied to certificates (the CN becomes the user name), and every
+            # connect, publish and subscribe decided from the client device auth rules; no
+            # acl_file: Mosquitto's default ACL check would decide before the plugin
             f"plugin {self._plugin}",
             f"plugin_opt_things {' '.join((*self.pki.things, self.pki.core_thing))}",
             f"plugin_opt_helper_unit {HELPER_UNIT}",
-            f"acl_file {self.acl_path}",
+            f"plugin_opt_rules {self.rules_path}",
             f"log_dest file {self.log_path}",
             "log_type all",
             "log_timestamp true",
@@ -351,7 +294,7 @@ class Mosquitto:
         return "\n".join(lines) + "\n"
 
     def start(self, *, keep_state: bool = False) -> None:
-        """Write the configuration and ACL, start the broker and wait until it is up: its log
+        """Write the configuration and rules, start the broker and wait until it is up: its log
         says ``running`` and its port accepts TCP connections. RuntimeError with the end of
         its log when it exits or is not up within ``start_timeout`` seconds.
 
@@ -367,7 +310,7 @@ class Mosquitto:
             self.persistence_path.unlink(missing_ok=True)
         if not self._port:
             self._port = _free_port(HOST)
-        self.acl_path.write_text(self.acl_text, encoding="utf-8")
+        self._write_rules()
         self.config_path.write_text(self._config(), encoding="utf-8")
         self._log_start = _size(self.log_path)
         self._output_start = _size(self._output_path)
@@ -389,6 +332,21 @@ class Mosquitto:
                     f" within {self.start_timeout:g}s"
                 )
             time.sleep(0.01)
+
+    def _write_rules(self) -> None:
+        """Replace the rules file whole (the plugin never reads half of one)."""
+        partial = self.rules_path.with_name("rules.new")
+        partial.write_text(self.rules, encoding="utf-8")
+        os.replace(partial, self.rules_path)
+
+    def set_rules(self, rules: str) -> None:
+        """New client device auth rules: the running broker's plugin reads them at its next
+        connect, publish or subscribe check (and every later start uses them)."""
+        if rules == self.rules and self.rules_path.exists():
+            return
+        self.rules = rules
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._write_rules()
 
     def _logged_running(self, offset: int) -> bool:
         """Whether the log, from ``offset`` (where this start began), says the broker runs.

@@ -312,11 +312,14 @@ class ShadowClient:
 
     It makes a connection of its own (client id ``<thing>-shadow-client``), or, given
     ``connection``, shares that thing's :class:`ThingConnection` (what a Greengrass V2 core
-    requires: one connection per thing, the thing name as client id)."""
+    requires: one connection per thing, the thing name as client id). It subscribes to the
+    six reply topics, or to ``subscribe``: filters that cover them (a V2 core's client device
+    auth compares filters as written, so a device must use the ones its policy names)."""
 
     def __init__(self, identity: MqttIdentity, thing: str, *,
                  pump: Callable[[float], None] | None = None,
-                 connection: ThingConnection | None = None) -> None:
+                 connection: ThingConnection | None = None,
+                 subscribe: Iterable[str] | None = None) -> None:
         self.thing = thing
         self.prefix = f"$aws/things/{thing}/shadow"
         self._pump = pump
@@ -326,6 +329,8 @@ class ShadowClient:
         topics = [f"{self.prefix}/{action}/{outcome}" for action in ("get", "update", "delete")
                   for outcome in ("accepted", "rejected")]
         self._reply_topics = frozenset(topics)
+        if subscribe is not None:
+            topics = list(subscribe)
         if connection is not None:
             connection.add_handler(self._on_message)
             try:

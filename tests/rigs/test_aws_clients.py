@@ -21,10 +21,12 @@ from AWSIoTPythonSDK.exception.AWSIoTExceptions import (
 from AWSIoTPythonSDK.MQTTLib import AWSIoTMQTTClient
 
 from harness.group import Group, load_group
+from harness.rigs.client_device_rules import AuthRules, client_device_auth
 from harness.rigs.discovery import DiscoveryEndpoint
-from harness.rigs.mosquitto import Mosquitto, acl_from_group, find_mosquitto
+from harness.rigs.mosquitto import Mosquitto, find_mosquitto
 from harness.rigs.mqtt_client import MqttIdentity, close_client, connect_client
 from harness.rigs.pki import RunPki
+from harness.v2.deployment import compile_group
 
 GROUP_FILE = Path(__file__).resolve().parents[2] / "lambdas" / "group.yaml"
 CORE_ARN = "arn:aws:iot:us-east-1:123456789012:thing/weather-station-core"
@@ -155,7 +157,9 @@ def broker(group: Group, pki: RunPki, tmp_path: Path) -> Iterator[Mosquitto]:
         find_mosquitto()
     except FileNotFoundError as error:
         pytest.skip(str(error))
-    with Mosquitto(tmp_path / "broker", pki, acl_from_group(group, pki.core_thing)) as broker:
+    rules = AuthRules.from_auth(client_device_auth(compile_group(group)), pki.things,
+                                pki.core_thing)
+    with Mosquitto(tmp_path / "broker", pki, rules.text()) as broker:
         yield broker
 
 

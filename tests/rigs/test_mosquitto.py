@@ -1,6 +1,8 @@
-"""The broker rig's Mosquitto: the ACL derived from the group, and what the real broker does
-with real paho clients over TLS (allowed and denied publishes, refused certificates, restarts),
-up to a device that finds the broker through discovery and connects with the group CA."""
+"""The broker rig's Mosquitto as a V2 core's broker: what the real broker does with real paho
+clients (and raw MQTT 3.1.1 packets) over TLS when client device auth decides (allowed and
+denied publishes, subscribes and connects, the rules changing while it runs, the model's
+decisions for any topic), refused certificates, client ids tied to certificates, restarts, up
+to a device that finds the broker through discovery and connects with the group CA."""
 
 from __future__ import annotations
 
@@ -23,17 +25,15 @@ import pytest
 from paho.mqtt.reasoncodes import ReasonCode
 
 from device.greengrass_connect import connect_to_core, discover, mqtt_connector
-from harness.group import Group, load_group, topic_matches
+from fakes.client_devices import SUBACK_FAILURE, ClientDeviceAuth, publish_denied_log
+from harness.group import Group, load_group
 from harness.rigs import mosquitto as mosquitto_module
+from harness.rigs.client_device_rules import AuthRules, client_device_auth
 from harness.rigs.discovery import DiscoveryEndpoint
-from harness.rigs.mosquitto import (
-    NOT_INSTALLED,
-    Mosquitto,
-    acl_from_group,
-    allowed_sources,
-    find_mosquitto,
-)
+from harness.rigs.mosquitto import NOT_INSTALLED, Mosquitto, find_mosquitto
 from harness.rigs.pki import RunPki
+from harness.v2.deployment import compile_group
+from tests.rigs.raw_mqtt import Raw311
 
 GROUP_FILE = Path(__file__).resolve().parents[2] / "lambdas" / "group.yaml"
 TIMEOUT = 5.0  # the longest any single wait may take; they all end on an event much sooner
@@ -45,120 +45,11 @@ def group() -> Group:
     return load_group(GROUP_FILE)
 
 
-def a_group(subscriptions: list[dict[str, str]], devices: list[str]) -> Group:
-    return Group.model_validate(
-        {
-            "name": "test-group",
-            "core": {"thing": "core"},
-            "functions": [{"name": "f", "module": "republish"}],
-            "devices": [{"thing": thing} for thing in devices],
-            "subscriptions": subscriptions,
-        }
-    )
-
-
-# ---------------------------------------------------------------- the ACL text
-
-
-def acl_rules(acl: str) -> dict[str, list[tuple[str, str]]]:
-    """The ACL's rules by user: ``{user: [(access, topic filter), ...]}``."""
-    rules: dict[str, list[tuple[str, str]]] = {}
-    current: list[tuple[str, str]] = []
-    for line in acl.splitlines():
-        if line.startswith("user "):
-            current = rules.setdefault(line.removeprefix("user "), [])
-        elif line.startswith("topic "):
-            _, access, topic_filter = line.split(" ", 2)
-            current.append((access, topic_filter))
-    return rules
-
-
-def may_write(rules: list[tuple[str, str]], topic: str) -> bool:
-    return any(
-        access in ("write", "readwrite") and topic_matches(topic_filter, topic)
-        for access, topic_filter in rules
-    )
-
-
-def test_acl_for_the_shipped_group(group: Group) -> None:
-    acl = acl_from_group(group, group.core.thing)
-    assert acl.startswith("# Mosquitto ACL for Greengrass group weather-station,")
-    rules = acl_rules(acl)
-    assert list(rules) == ["weather-station-core", "bme680-sensor", "weather-station"]
-    assert rules["weather-station-core"] == [("readwrite", "#"), ("readwrite", "$aws/#"),
-                                             ("read", "$SYS/broker/publish/messages/dropped")]
-    assert ("write", "bme680/readings") in rules["bme680-sensor"]
-    writers = [user for user, allowed in rules.items() if may_write(allowed, "bme680/readings")]
-    assert writers == ["weather-station-core", "bme680-sensor"]
-    assert allowed_sources(group, "bme680/readings") == ("device:bme680-sensor",)
-
-
-def test_acl_text_including_a_device_without_subscriptions() -> None:
-    group = a_group(
-        [{"source": "device:sensor", "subject": "sensors/+/temp", "target": "function:f"}],
-        ["sensor", "idle"],
-    )
-    assert acl_from_group(group, "core") == (
-        "# Mosquitto ACL for Greengrass group test-group, derived from its subscriptions\n"
-        "# by harness.rigs.mosquitto. Users are client certificate CNs (thing names).\n"
-        "\n"
-        "# the core (core): everything; '#' does not match topics starting with '$'\n"
-        "user core\n"
-        "topic readwrite #\n"
-        "topic readwrite $aws/#\n"
-        "topic read $SYS/broker/publish/messages/dropped\n"
-        "\n"
-        "# device sensor\n"
-        "user sensor\n"
-        "topic write sensors/+/temp\n"
-        "\n"
-        "# device idle: no subscriptions (may connect, nothing else)\n"
-        "user idle\n"
-    )
-
-
-def test_acl_reads_writes_and_shadow_topics() -> None:
-    group = a_group(
-        [
-            {"source": "device:sensor", "subject": "sensors/+/temp", "target": "function:f"},
-            {"source": "function:f", "subject": "display/text", "target": "device:display"},
-            {"source": "device:display", "subject": "display/text", "target": "function:f"},
-            {
-                "source": "device:sensor",
-                "subject": "$aws/things/sensor/shadow/update",
-                "target": "GGShadowService",
-            },
-            {
-                "source": "GGShadowService",
-                "subject": "$aws/things/sensor/shadow/update/accepted",
-                "target": "device:sensor",
-            },
-        ],
-        ["sensor", "display"],
-    )
-    blocks = acl_from_group(group, "core").split("\n\n")[2:]
-    assert blocks == [
-        "# device sensor\nuser sensor\ntopic write sensors/+/temp\n"
-        "topic write $aws/things/sensor/shadow/update\n"
-        "topic read $aws/things/sensor/shadow/update/accepted",
-        "# device display\nuser display\ntopic readwrite display/text\n",
-    ]
-
-
-def test_allowed_sources_follow_the_subscription_subjects(group: Group) -> None:
-    assert allowed_sources(group, "bme680/readings") == ("device:bme680-sensor",)
-    assert allowed_sources(group, "hello/world") == ()  # a function's route, not a device's
-    assert allowed_sources(group, "bme680/readings/extra") == ()
-    wildcards = a_group(
-        [
-            {"source": "device:a", "subject": "sensors/+/temp", "target": "function:f"},
-            {"source": "device:b", "subject": "sensors/#", "target": "function:f"},
-            {"source": "function:f", "subject": "sensors/x/temp", "target": "device:c"},
-        ],
-        ["a", "b", "c"],
-    )
-    assert allowed_sources(wildcards, "sensors/x/temp") == ("device:a", "device:b")
-    assert allowed_sources(wildcards, "sensors/x/humidity") == ("device:b",)
+def rules_for(group: Group, pki: RunPki, auth: dict[str, Any] | None = None) -> str:
+    """The broker's rules for ``group``'s compiled client device auth (or ``auth``)."""
+    model = (client_device_auth(compile_group(group)) if auth is None
+             else ClientDeviceAuth.from_configuration(auth))
+    return AuthRules.from_auth(model, pki.things, pki.core_thing).text()
 
 
 def test_find_mosquitto_names_the_package_when_absent(
@@ -195,8 +86,7 @@ def broker(
     group: Group, pki: RunPki, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Mosquitto]:
     require_mosquitto()
-    acl = acl_from_group(group, pki.core_thing)
-    with Mosquitto(tmp_path_factory.mktemp("broker"), pki, acl) as broker:
+    with Mosquitto(tmp_path_factory.mktemp("broker"), pki, rules_for(group, pki)) as broker:
         yield broker
 
 
@@ -271,9 +161,13 @@ class Client:
 
     def subscribe(self, *topics: str) -> None:
         for topic in topics:
-            _, mid = self.client.subscribe(topic, qos=1)
-            self.wait(lambda mid=mid: mid in self.subacks, f"SUBACK for {topic}")
-            assert [reason.value for reason in self.subacks[mid]] == [1], self.subacks[mid]
+            assert self.subscribe_codes(topic) == [1]
+
+    def subscribe_codes(self, *filters: str) -> list[int]:
+        """SUBSCRIBE ``filters`` at QoS 1 in one packet: the SUBACK's code for each."""
+        _, mid = self.client.subscribe([(f, 1) for f in filters])
+        self.wait(lambda: mid in self.subacks, f"SUBACK for {filters}")
+        return [reason.value for reason in self.subacks[mid]]
 
     def publish(self, topic: str, payload: bytes) -> ReasonCode:
         """Publish with QoS 1; the PUBACK's reason code."""
@@ -330,7 +224,7 @@ PROTOCOLS = [pytest.param(mqtt.MQTTv5, id="v5"), pytest.param(mqtt.MQTTv311, id=
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_a_device_publishes_where_its_acl_allows(
+def test_a_device_publishes_where_client_device_auth_allows(
     broker: Mosquitto, clients: Clients, protocol: int
 ) -> None:
     core = clients(broker, "weather-station-core", protocol=protocol)
@@ -347,7 +241,7 @@ def test_a_denied_publish_gets_not_authorized_over_mqtt5(
     core = clients(broker, "weather-station-core")
     core.subscribe("#")
     sensor = clients(broker, "bme680-sensor")
-    station = clients(broker, "weather-station")  # in the group, but no subscriptions
+    station = clients(broker, "weather-station")  # may publish its Shadow requests only
     denied = [
         sensor.publish("hello/world", b"denied"),
         station.publish("bme680/readings", b"denied"),
@@ -375,9 +269,12 @@ def test_a_denied_publish_is_dropped_silently_over_mqtt311(
         f"Denied PUBLISH from {sensor.client_id} " in line and "'hello/world'" in line
         for line in broker.log_lines()
     )
+    # Moquette's line for a QoS 1 publish (publish_denied_log), from the plugin
+    assert _logged(broker, "client-device-auth: " + publish_denied_log(
+        "hello/world", qos=1, client_id=sensor.client_id))
 
 
-def test_the_core_reaches_shadow_topics_through_the_aws_rule(
+def test_the_core_may_do_everything_but_needs_aws_besides_hash(
     broker: Mosquitto, clients: Clients
 ) -> None:
     core = clients(broker, "weather-station-core")
@@ -386,26 +283,6 @@ def test_the_core_reaches_shadow_topics_through_the_aws_rule(
     assert core.publish(topic, b"{}").value == 0
     assert core.next_message().topic == topic
     assert core.messages.empty()
-
-
-def test_devices_only_receive_what_their_acl_lets_them_read(
-    pki: RunPki, clients: Clients, tmp_path: Path
-) -> None:
-    """A SUBSCRIBE is granted whatever the ACL says; each message is checked on delivery."""
-    require_mosquitto()
-    group = a_group(
-        [{"source": "function:f", "subject": "display/text", "target": "device:bme680-sensor"}],
-        ["bme680-sensor"],
-    )
-    with Mosquitto(tmp_path, pki, acl_from_group(group, pki.core_thing)) as broker:
-        display = clients(broker, "bme680-sensor")
-        display.subscribe("#")  # granted QoS 1
-        core = clients(broker, "weather-station-core")
-        assert core.publish("other/topic", b"not for the display").value == 0
-        assert core.publish("display/text", b"hello").value == 0
-        assert display.next_message().payload == b"hello"
-        assert display.messages.empty()
-        clients.close()
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
@@ -458,7 +335,7 @@ def test_a_restart_keeps_the_port_and_the_device_reconnects(
     log.setLevel(logging.INFO)
     reconnected = EventOnLog("reconnected to")
     log.addHandler(reconnected)
-    with Mosquitto(tmp_path, pki, acl_from_group(group, pki.core_thing)) as broker:
+    with Mosquitto(tmp_path, pki, rules_for(group, pki)) as broker:
         port = broker.port
         connect = mqtt_connector("bme680-sensor", *map(str, pki.client("bme680-sensor")), log=log)
         device = connect(broker.host, port, str(pki.group_ca))
@@ -485,7 +362,8 @@ def test_a_broker_that_cannot_listen_reports_its_log(pki: RunPki, tmp_path: Path
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        broker = Mosquitto(tmp_path, pki, "", port=taken.getsockname()[1])
+        broker = Mosquitto(tmp_path, pki, rules_for(load_group(GROUP_FILE), pki),
+                           port=taken.getsockname()[1])
         with pytest.raises(RuntimeError, match="exited with status") as raised:
             broker.start()
     assert "Error: Address already in use" in str(raised.value)
@@ -543,9 +421,9 @@ def test_a_certificate_cannot_take_another_things_client_id(
     """On a V2 core the client id must be the certificate's thing name (CONNACK refusal);
     the connection that legitimately holds the id is not knocked off."""
     holder = thing_client(broker, pki, taken, taken, protocol).connect()
-    topic = f"$aws/things/{taken}/shadow/get"  # the holder may read and write it
+    topic = f"$aws/things/{taken}/shadow/get"  # the holder may publish it ...
     try:
-        holder.subscribe(topic)
+        holder.subscribe(f"$aws/things/{taken}/shadow/#")  # ... and subscribe to this filter
         intruder = thing_client(broker, pki, "bme680-sensor", taken, protocol)
         intruder.connect_refused()
         assert [reason.value for reason in intruder.connacks] == [NOT_AUTHORIZED]
@@ -571,18 +449,10 @@ def test_a_device_connects_only_with_its_thing_name(
 
 def raw_connack(broker: Mosquitto, pki: RunPki, thing: str, client_id: str) -> bytes:
     """The broker's answer to an MQTT 3.1.1 CONNECT (clean session) with ``thing``'s
-    certificate: the four CONNACK bytes, or what came before the connection closed."""
-    context = ssl.create_default_context(cafile=pki.group_ca)
-    context.load_cert_chain(*pki.client(thing))
-    encoded = client_id.encode()
-    variable = b"\x00\x04MQTT\x04\x02\x00\x3c" + len(encoded).to_bytes(2, "big") + encoded
-    with socket.create_connection((broker.host, broker.port), timeout=TIMEOUT) as plain, \
-            context.wrap_socket(plain, server_hostname="localhost") as tls:
-        tls.sendall(bytes([0x10, len(variable)]) + variable)
-        answer = b""
-        while len(answer) < 4 and (chunk := tls.recv(4 - len(answer))):
-            answer += chunk
-    return answer
+    certificate: the four CONNACK bytes, or b"" when the connection closed first."""
+    connection = Raw311(broker, pki, thing, client_id)
+    connection.close()
+    return connection.connack
 
 
 def test_the_connack_codes_on_the_wire(broker: Mosquitto, pki: RunPki) -> None:
@@ -630,7 +500,7 @@ def test_a_restart_keeps_retained_messages_and_a_reset_drops_them(
     """Persistence is on so that a core restart keeps sessions and messages; a reset (a new
     test run) starts with none."""
     require_mosquitto()
-    with Mosquitto(tmp_path, pki, acl_from_group(group, pki.core_thing)) as broker:
+    with Mosquitto(tmp_path, pki, rules_for(group, pki)) as broker:
         core = clients(broker, "weather-station-core")
         core.client.publish("bme680/readings", b"kept", qos=1, retain=True).wait_for_publish(
             TIMEOUT
@@ -648,6 +518,180 @@ def test_a_restart_keeps_retained_messages_and_a_reset_drops_them(
         assert after_reset.publish("bme680/readings", b"marker").value == 0
         assert after_reset.next_message().payload == b"marker"  # nothing retained came first
         clients.close()
+
+
+# ---------------------------------------------------------------- client device auth
+
+#: A pasted client device auth configuration with what the compiled ones never have: globs,
+#: the thing name variable, filters with wildcards, a thing allowed to connect only.
+PASTED: dict[str, Any] = {"deviceGroups": {
+    "formatVersion": "2021-03-05",
+    "definitions": {
+        "sensors": {"selectionRule": "thingName: bme680-*", "policyName": "sensors"},
+        "station": {"selectionRule": "thingName: weather-station", "policyName": "station"},
+    },
+    "policies": {
+        "sensors": {
+            "connect": {"operations": ["mqtt:connect"],
+                        "resources": ["mqtt:clientId:${iot:Connection.Thing.ThingName}"]},
+            "publish": {"operations": ["mqtt:publish"],
+                        "resources": ["mqtt:topic:bme680/*", "mqtt:topic:exact/topic",
+                                      "mqtt:topic:$aws/things/${iot:Connection.Thing.ThingName}"
+                                      "/shadow/*", "mqtt:topic:café/*"]},
+            "subscribe": {"operations": ["mqtt:subscribe"],
+                          "resources": ["mqtt:topicfilter:bme680/+/status",
+                                        "mqtt:topicfilter:glob/*", "mqtt:topicfilter:*/end"]},
+        },
+        # everything but connect: mqtt:clientId:... matches none of its resources
+        "station": {"all": {"operations": ["mqtt:*"],
+                            "resources": ["mqtt:topic:*", "mqtt:topicfilter:*"]}},
+    },
+}}
+#: topic names to publish and filters to subscribe, allowed or not by PASTED
+TOPICS = ["bme680/readings", "bme680/a/b", "bme680", "bme680/é", "bme680/°", "exact/topic",
+          "exact/topic/x", "$aws/things/bme680-sensor/shadow/update",
+          "$aws/things/weather-station/shadow/update", "café/x", "café", "other"]
+FILTERS = ["bme680/+/status", "bme680/x/status", "bme680/#", "glob/#", "glob/+", "glob",
+           "glob/é", "glob/°", "a/end", "+/end", "end", "#", "$aws/#"]
+
+
+@pytest.fixture(scope="module")
+def pasted_broker(
+    group: Group, pki: RunPki, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Mosquitto]:
+    require_mosquitto()
+    with Mosquitto(tmp_path_factory.mktemp("pasted"), pki, rules_for(group, pki, PASTED)) as b:
+        yield b
+
+
+def test_the_broker_decides_every_publish_and_subscribe_as_the_model(
+    pasted_broker: Mosquitto, clients: Clients
+) -> None:
+    """Over MQTT 5 each PUBACK and each SUBACK code says the decision: the broker's are the
+    CDA model's (globs, the thing name variable, filters compared as written, CDA's
+    character check), and only what was allowed reaches a subscriber."""
+    model = ClientDeviceAuth.from_configuration(PASTED)
+    core = clients(pasted_broker, "weather-station-core")
+    core.subscribe("#", "$aws/#")
+    sensor = clients(pasted_broker, "bme680-sensor")
+    published = {topic: sensor.publish(topic, topic.encode()).value for topic in TOPICS}
+    expected = {topic: 0 if model.can_publish("bme680-sensor", topic) else NOT_AUTHORIZED
+                for topic in TOPICS}
+    assert published == expected
+    assert set(published.values()) == {0, NOT_AUTHORIZED}
+    delivered = [core.next_message().topic for _ in range(list(published.values()).count(0))]
+    assert delivered == [topic for topic in TOPICS if expected[topic] == 0]
+    assert core.messages.empty()
+    granted = sensor.subscribe_codes(*FILTERS)
+    assert granted == [1 if model.can_subscribe("bme680-sensor", f) else NOT_AUTHORIZED
+                       for f in FILTERS]
+    assert set(granted) == {1, NOT_AUTHORIZED}
+
+
+def test_a_denied_subscribe_gets_0x80_over_mqtt311(broker: Mosquitto, pki: RunPki) -> None:
+    """The station's compiled policy names one filter: that one is granted, a narrower one
+    (MQTT would cover it) and '#' get 0x80, as on the core; the connection stays open."""
+    station = Raw311(broker, pki, "weather-station")
+    try:
+        assert station.connack == b"\x20\x02\x00\x00"
+        assert station.subscribe(1, "$aws/things/weather-station/shadow/#",
+                                 "$aws/things/weather-station/shadow/get/accepted", "#") \
+            == [0x01, SUBACK_FAILURE, SUBACK_FAILURE]
+        assert station.still_open()
+    finally:
+        station.close()
+    assert _logged(broker, "client-device-auth: Client does not have read permissions on the "
+                           "topic username: weather-station, topic: #")
+
+
+def test_a_denied_subscribe_gets_not_authorized_over_mqtt5(
+    broker: Mosquitto, clients: Clients
+) -> None:
+    station = clients(broker, "weather-station")
+    assert station.subscribe_codes("$aws/things/weather-station/shadow/#", "#") \
+        == [1, NOT_AUTHORIZED]
+
+
+def test_a_denied_qos1_publish_still_gets_a_puback_over_mqtt311(
+    broker: Mosquitto, pki: RunPki, clients: Clients
+) -> None:
+    """The difference from the core: CDA drops a denied QoS 1 publish without a PUBACK (and a
+    QoS 2 one without a PUBREC); Mosquitto acknowledges both. As on the core the message is
+    dropped, nothing receives it, and the connection stays open."""
+    core = clients(broker, "weather-station-core")
+    core.subscribe("#")
+    sensor = Raw311(broker, pki, "bme680-sensor")
+    try:
+        sensor.publish("hello/world", b"denied", qos=1, mid=7)
+        assert sensor.read() == b"\x40\x02\x00\x07"  # PUBACK (CDA: none)
+        sensor.publish("hello/world", b"denied", qos=2, mid=8)
+        assert sensor.read() == b"\x50\x02\x00\x08"  # PUBREC (CDA: none)
+        sensor.publish("hello/world", b"denied", qos=0)
+        assert sensor.still_open()
+        sensor.publish("bme680/readings", b"allowed", qos=1, mid=9)
+        assert sensor.read() == b"\x40\x02\x00\x09"
+    finally:
+        sensor.close()
+    assert core.next_message().payload == b"allowed"
+    assert core.messages.empty()
+    for qos in (0, 1, 2):
+        assert _logged(broker, "client-device-auth: " + publish_denied_log(
+            "hello/world", qos=qos, client_id="bme680-sensor"))
+
+
+@pytest.mark.parametrize("helper", [False, True], ids=["thing", "helper"])
+def test_a_thing_whose_policy_denies_connect_is_refused(
+    pasted_broker: Mosquitto, pki: RunPki, helper: bool
+) -> None:
+    """weather-station's pasted policy allows every publish and subscribe but not
+    mqtt:connect: CONNACK 5 (CDA: 4), then the connection is closed. Its helper certificate is
+    held to the same policy."""
+    assert not ClientDeviceAuth.from_configuration(PASTED).can_connect("weather-station")
+    client_id = "weather-station-harness" if helper else "weather-station"
+    station = Raw311(pasted_broker, pki, "weather-station", client_id, helper=helper)
+    try:
+        assert station.connack == b"\x20\x02\x00\x05"
+        assert station.read() is None  # closed
+    finally:
+        station.close()
+    assert _logged(pasted_broker, "client-device-auth: Device isn't authorized to connect "
+                                  f"(thing 'weather-station', client id '{client_id}'")
+    sensor = Raw311(pasted_broker, pki, "bme680-sensor")  # its policy allows it
+    sensor.close()
+    assert sensor.connack == b"\x20\x02\x00\x00"
+
+
+def test_new_rules_apply_to_the_next_request_without_a_reconnect(
+    group: Group, pki: RunPki, clients: Clients, tmp_path: Path
+) -> None:
+    """As CDA re-reads its policies on every request: the broker's plugin reads the rules
+    file again when it changed; a file it cannot read keeps the rules it has."""
+    require_mosquitto()
+    with Mosquitto(tmp_path, pki, rules_for(group, pki)) as broker:
+        clients(broker, "weather-station-core").subscribe("#")  # PUBACK 0, not "no subscribers"
+        sensor = clients(broker, "bme680-sensor")
+        assert sensor.publish("bme680/status", b"x").value == NOT_AUTHORIZED
+        assert sensor.subscribe_codes("bme680/+/status") == [NOT_AUTHORIZED]
+        broker.set_rules(rules_for(group, pki, PASTED))
+        assert broker.rules_path.read_text() == broker.rules
+        assert sensor.publish("bme680/status", b"x").value == 0
+        assert sensor.subscribe_codes("bme680/+/status") == [1]
+        broker.set_rules("not rules\n")
+        assert sensor.publish("bme680/status", b"x").value == 0  # the pasted rules still
+        assert _logged(broker, "client-device-auth: cannot read the rules in "
+                               f"{broker.rules_path}; keeping the previous ones")
+        broker.set_rules(rules_for(group, pki))
+        assert sensor.publish("bme680/status", b"x").value == NOT_AUTHORIZED
+        clients.close()
+
+
+def test_a_broker_without_readable_rules_does_not_start(pki: RunPki, tmp_path: Path) -> None:
+    require_mosquitto()
+    broker = Mosquitto(tmp_path, pki, "thing x 1 0\n")  # no character ranges: refused
+    with pytest.raises(RuntimeError, match="exited with status") as raised:
+        broker.start()
+    assert "cannot read the rules in" in str(raised.value)
+    assert not broker.running
 
 
 # ---------------------------------------------------------------- Nagle's algorithm off

@@ -1,6 +1,11 @@
 """The pi rig's code path against an emulated Pi: its config points at the broker rig's
 Mosquitto (the harness core pumped in a thread of its own, the device program reading a
-simulated chip), so everything the pi rig does over MQTT runs here as it would on a Pi."""
+simulated chip), so everything the pi rig does over MQTT runs here as it would on a Pi.
+
+The emulated core is a V2 core: its client device auth carries the policy hil/README.md
+("Client devices") tells a Pi's deployment to give the rig's ``client`` thing, on top of the
+group's compiled one: subscribe ``#`` and ``$aws/things/#``, filters CDA compares literally.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +16,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from device.readings import Measurement, encode, reading_message
+from harness.group import load_group
 from harness.rigs.base import RigUnavailable
 from harness.rigs.mqtt_client import MQTT3
-from harness.rigs.pi import PiRig, PiSession
+from harness.rigs.pi import LISTENER_TOPICS, PiRig, PiSession
 from harness.rigs.pi_config import load_pi_config
 from harness.rigs.preflight import check_core
+from harness.simulation import DEFAULT_GROUP
+from harness.v2.deployment import CLIENT_DEVICE_AUTH, compile_group
 
 CONFIG = """\
 core: {{host: {host}, port: {port}, ca: {ca}}}
@@ -31,12 +40,27 @@ lock_file: {lock}
 """
 
 
+def pi_rig_group(folder: Path) -> Path:
+    """The shipped group with its compiled client device auth pasted, plus what the pi
+    rig's listener (as weather-station) subscribes to."""
+    auth = compile_group(load_group(DEFAULT_GROUP)).configuration(CLIENT_DEVICE_AUTH)
+    policy = auth["deviceGroups"]["policies"]["weather-station-policy"]
+    policy["Listener"] = {"operations": ["mqtt:subscribe"],
+                          "resources": [f"mqtt:topicfilter:{f}" for f in LISTENER_TOPICS]}
+    document = yaml.safe_load(DEFAULT_GROUP.read_text())
+    document["client_devices"]["auth"] = auth
+    path = folder / "group.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
 @pytest.fixture(scope="module")
 def emulated_pi(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from harness.rigs.broker import BrokerRig
 
+    group = pi_rig_group(tmp_path_factory.mktemp("pi-rig-group"))
     try:
-        rig = BrokerRig.start()
+        rig = BrokerRig.start(group, code_dir=DEFAULT_GROUP.parent)
     except RigUnavailable as error:
         pytest.skip(str(error))
     ready, stop = threading.Event(), threading.Event()
@@ -65,8 +89,9 @@ def emulated_pi(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     # As on a Greengrass V2 core, the pi rig connects once per thing, the thing name as client
     # id; it injects readings as a thing of its own (bme680-sensor-rig), since the station's
     # device program is connected as bme680-sensor. On the broker rig a helper certificate
-    # for bme680-sensor stands in for that thing's (Mosquitto's ACL knows the group's things
-    # only), and its client id is the thing name the config gives.
+    # for bme680-sensor stands in for that thing's (the broker knows the group's things only;
+    # client device auth holds it to bme680-sensor's policy), and its client id is the thing
+    # name the config gives.
     ws_cert, ws_key = rig.pki.helper("weather-station")
     s_cert, s_key = rig.pki.helper("bme680-sensor")
     config = folder / "pi.yaml"
