@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import random
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from fakes.nucleus_ipc.server import NucleusIpcServer, TokenRegistry
 from fakes.nucleus_ipc.services import (
@@ -56,6 +56,7 @@ from harness.ipc_events import (
     install_container_executors,
     uninstall_container_executors,
 )
+from harness.one_cpu import CpuPin, pin_to_current_cpu, unpin
 
 if TYPE_CHECKING:
     from harness.core import SimulatedCore
@@ -119,9 +120,16 @@ class _CurrentShadow:
 class CoreNucleus:
     """The IPC server of one simulated V2 core, and what it needs from the core."""
 
+    #: While the nucleus runs, the thread that started it (the scheduler's) and every thread
+    #: started from then on (the server's, the Lambdas' IPC clients') share one CPU: an IPC
+    #: call is a relay of threads, cheaper on one CPU (see :mod:`harness.one_cpu`). Set to
+    #: ``False`` to let them spread.
+    one_cpu: ClassVar[bool] = True
+
     def __init__(self, core: SimulatedCore, seed: int = 0) -> None:
         group = core.group
         self.core = core
+        self._cpu_pin: CpuPin | None = None
         #: held around every handler and stream close; the scheduler thread never holds it
         self.lock = threading.RLock()
         self.components = {component_name(group.name, f.name): f.name for f in group.functions}
@@ -168,6 +176,8 @@ class CoreNucleus:
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> CoreNucleus:
+        if self.one_cpu:
+            self._cpu_pin = pin_to_current_cpu()
         self.server.start()
         install_container_executors(self.events)
         self.core.scheduler.after_callback = self.events.poll
@@ -177,6 +187,8 @@ class CoreNucleus:
         self.core.scheduler.after_callback = None
         uninstall_container_executors()
         self.server.stop()
+        unpin(self._cpu_pin)
+        self._cpu_pin = None
 
     # -- containers ------------------------------------------------------------------------
 
