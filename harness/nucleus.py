@@ -14,7 +14,10 @@ waits, the scheduler thread is parked, so a handler is the only code touching th
 hand-off is strictly sequential (Lambda -> handler -> Lambda), as deterministic as a
 function call, and virtual time does not move (an IPC call takes no simulated time). The
 Shadow's timestamps and ShadowManager's rate limits read the virtual clock explicitly.
-Stream events are delivered at defined points (:mod:`harness.ipc_events`).
+Stream events are delivered at defined points (:mod:`harness.ipc_events`). Since only one
+thread of such a hand-off runs at a time, the nucleus keeps them all on one CPU while it runs
+(:attr:`CoreNucleus.one_cpu`, :mod:`harness.one_cpu`): a hand-off is then a context switch,
+not a wake-up of another CPU.
 
 What the services are backed by:
 
@@ -77,16 +80,17 @@ class _CorePubSub(InMemoryPubSub):
     shadow changes also through the legacy subscription table."""
 
     def __init__(self, core: SimulatedCore) -> None:
+        from harness.core import SHADOW_SERVICE
+
         super().__init__()
         self.core = core
+        self._shadow_service = SHADOW_SERVICE
 
     def publish(self, message: PubSubMessage) -> None:
         super().publish(message)
         if message.source == "aws.greengrass.ShadowManager" and message.topic.endswith(
                 _SHADOW_REPLIES) and self.core.running:
-            from harness.core import SHADOW_SERVICE
-
-            self.core.route(SHADOW_SERVICE, message.topic, message.payload)
+            self.core.route(self._shadow_service, message.topic, message.payload)
 
 
 class _CoreCloud(InMemoryIotCore):

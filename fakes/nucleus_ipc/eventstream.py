@@ -10,6 +10,12 @@ A message on the wire::
 
 Both CRCs are CRC-32 (``zlib.crc32``); the message CRC covers everything before it,
 the prelude CRC included. All integers are big-endian.
+
+Speed: every IPC call decodes one message and encodes one, so both are kept short. A
+client sends the same headers in every message but for the ``:stream-id`` value: decoded
+headers are remembered by their bytes (INT32 ones, whose values change, are decoded
+directly), and a message is read straight from the bytes received unless it arrived in
+pieces, which are held until the whole message is there.
 """
 
 from __future__ import annotations
