@@ -8,9 +8,9 @@ at a time, so a second CPU adds nothing, but it costs: when the relay spreads ov
 every hand-off wakes an idle CPU, and in a virtual machine that is an inter-processor
 interrupt through the hypervisor, tens of microseconds each, several times a call. On one
 CPU a hand-off is a context switch. Measured on this project's 2-vCPU machine
-(``bench/ipc_round_trip.py``): the median round trip of a raw eventstream echo with the same
-client drops from about 200 us to about 130 us, the simulated core's from about 290 us to
-about 190 us.
+(``bench/ipc_round_trip.py``, GetThingShadow): the median round trip of a raw eventstream
+echo with the same client drops from about 190 us to about 130 us, the simulated core's
+from about 270 us to about 160 us.
 
 :func:`pin_to_current_cpu` pins the calling thread to the CPU it runs on. Threads and
 processes it starts from then on inherit the pinning (the IPC server's threads, the
