@@ -7,6 +7,7 @@ from bench import (
     broker_latency,
     broker_load,
     inference_latency,
+    ipc_round_trip,
     scenario_set,
     shadow_vs_moto,
     sim_day,
@@ -15,6 +16,8 @@ from bench import (
 shadow_vs_moto.main([])
 print()
 sim_day.main([])
+print()
+ipc_round_trip.main([])
 print()
 bme680_read.main([])
 print()

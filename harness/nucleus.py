@@ -14,7 +14,10 @@ waits, the scheduler thread is parked, so a handler is the only code touching th
 hand-off is strictly sequential (Lambda -> handler -> Lambda), as deterministic as a
 function call, and virtual time does not move (an IPC call takes no simulated time). The
 Shadow's timestamps and ShadowManager's rate limits read the virtual clock explicitly.
-Stream events are delivered at defined points (:mod:`harness.ipc_events`).
+Stream events are delivered at defined points (:mod:`harness.ipc_events`). Since only one
+thread of such a hand-off runs at a time, the nucleus keeps them all on one CPU while it runs
+(:attr:`CoreNucleus.one_cpu`, :mod:`harness.one_cpu`): a hand-off is then a context switch,
+not a wake-up of another CPU.
 
 What the services are backed by:
 
@@ -55,6 +58,7 @@ from harness.ipc_events import (
     install_container_executors,
     uninstall_container_executors,
 )
+from harness.one_cpu import CpuPin, pin_to_current_cpu, unpin
 from harness.v2.deployment import SHADOW_MANAGER
 from harness.v2.shadow_manager import ShadowManagerSettings
 
@@ -116,9 +120,16 @@ class _CurrentShadow:
 class CoreNucleus:
     """The IPC server of one simulated V2 core, and what it needs from the core."""
 
+    #: While the nucleus runs, the thread that started it (the scheduler's) and every thread
+    #: started from then on (the server's, the Lambdas' IPC clients') share one CPU: an IPC
+    #: call is a relay of threads, cheaper on one CPU (see :mod:`harness.one_cpu`). Set to
+    #: ``False`` to let them spread.
+    one_cpu: bool = True
+
     def __init__(self, core: SimulatedCore, seed: int = 0) -> None:
         group = core.group
         self.core = core
+        self._cpu_pin: CpuPin | None = None
         #: held around every handler and stream close; the scheduler thread never holds it
         self.lock = threading.RLock()
         self.components = {component_name(group.name, f.name): f.name for f in group.functions}
@@ -173,6 +184,8 @@ class CoreNucleus:
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> CoreNucleus:
+        if self.one_cpu:
+            self._cpu_pin = pin_to_current_cpu()
         self.server.start()
         install_container_executors(self.events)
         self.core.scheduler.after_callback = self.events.poll
@@ -182,6 +195,8 @@ class CoreNucleus:
         self.core.scheduler.after_callback = None
         uninstall_container_executors()
         self.server.stop()
+        unpin(self._cpu_pin)
+        self._cpu_pin = None
 
     # -- containers ------------------------------------------------------------------------
 

@@ -72,6 +72,7 @@ class Simulation:
         ml_resources: Mapping[str, str | Path] | None = None,
         cloud: bool = False,
         deployment: V2Deployment | None = None,
+        one_cpu: bool | None = None,
     ) -> None:
         if Simulation._open is not None:
             raise RuntimeError("another Simulation is open in this process; close it first")
@@ -113,6 +114,8 @@ class Simulation:
         self._aws: Any = None
         self._open_hooks()
         if self.core.nucleus is not None:
+            if one_cpu is not None:  # keep the V2 core's threads on one CPU (default: yes)
+                self.core.nucleus.one_cpu = one_cpu
             self.core.nucleus.start()
         self.core.start()
         if cloud:

@@ -10,6 +10,12 @@ A message on the wire::
 
 Both CRCs are CRC-32 (``zlib.crc32``); the message CRC covers everything before it,
 the prelude CRC included. All integers are big-endian.
+
+Speed: every IPC call decodes one message and encodes one, so both are kept short. A
+client sends the same headers in every message but for the ``:stream-id`` value: decoded
+headers are remembered by their bytes (INT32 ones, whose values change, are decoded
+directly), and a message is read straight from the bytes received unless it arrived in
+pieces, which are held until the whole message is there.
 """
 
 from __future__ import annotations
@@ -18,7 +24,6 @@ import struct
 import uuid
 import zlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from enum import IntEnum
 from functools import lru_cache
 from typing import NamedTuple
@@ -43,6 +48,8 @@ MAX_HEADER_NAME_BYTES = 255
 MAX_HEADER_VALUE_BYTES = 32767
 _PRELUDE = struct.Struct(">III")
 _PRELUDE_BYTES = 12
+_CRC = struct.Struct(">I")
+_LENGTHS = struct.Struct(">II")
 _OVERHEAD = 16  # prelude (12) + message CRC (4)
 
 
@@ -107,8 +114,9 @@ class Header(NamedTuple):
         return cls(name, HeaderType.STRING, value)
 
 
-@dataclass(frozen=True, slots=True)
-class Message:
+class Message(NamedTuple):
+    """One message (a named tuple, as :class:`Header`: the decoder makes one per message)."""
+
     headers: tuple[Header, ...]
     payload: bytes
 
@@ -181,57 +189,102 @@ def encode_message(headers: Sequence[Header] | bytes, payload: bytes = b"") -> b
     total = _OVERHEAD + len(block) + len(payload)
     if total > MAX_MESSAGE_SIZE:
         raise FormatError(f"message of {total} bytes exceeds {MAX_MESSAGE_SIZE}")
-    prelude = struct.pack(">II", total, len(block))
-    prelude += struct.pack(">I", zlib.crc32(prelude))
-    body = prelude + block + payload
-    return body + struct.pack(">I", zlib.crc32(body))
+    prelude = _LENGTHS.pack(total, len(block))
+    body = b"".join((prelude, _CRC.pack(zlib.crc32(prelude)), block, payload))
+    return body + _CRC.pack(zlib.crc32(body))
 
 
 # -- decoding ----------------------------------------------------------------------------
 
 
+#: Bytes each value type takes after the type byte; -1: a uint16 length, then that many.
+_VALUE_SIZES = (0, 0, 1, 2, 4, 8, -1, -1, 8, 16)
+#: Decoded headers by their wire bytes. A client repeats the same headers in every message
+#: (``:content-type``, ``operation``, ...), so most headers are a slice and a lookup; the
+#: values that change (``:stream-id``) are decoded afresh. Cleared when full.
+_HEADER_CACHE: dict[bytes, Header] = {}
+_NAMES: dict[bytes, str] = {}  # names of INT32 headers, decoded
+_INT32 = _INTS[HeaderType.INT32]
+_HEADER_CACHE_SIZE = 4096
+_CACHED_HEADER_BYTES = 256  # longer ones (rare) are not kept
+
+
+def _decode_header(raw: bytes) -> Header:
+    """One header from exactly its bytes (their length already checked against its
+    name length, type and value length)."""
+    name_length = raw[0]
+    if name_length == 0:
+        raise FormatError("header with an empty name")
+    name = raw[1 : 1 + name_length].decode("utf-8")
+    kind = _TYPES[raw[1 + name_length]]
+    at = 2 + name_length
+    value: HeaderValue
+    if kind is HeaderType.BOOL_TRUE or kind is HeaderType.BOOL_FALSE:
+        value = kind is HeaderType.BOOL_TRUE
+    elif kind in _INTS:
+        (value,) = _INTS[kind].unpack_from(raw, at)
+    elif kind is HeaderType.UUID:
+        value = uuid.UUID(bytes=raw[at:])
+    elif kind is HeaderType.STRING:
+        value = raw[at + 2 :].decode("utf-8")
+    else:
+        value = raw[at + 2 :]
+    return Header(name, kind, value)
+
+
 def _decode_headers(block: bytes) -> tuple[Header, ...]:
     headers: list[Header] = []
     at, end = 0, len(block)
+    cache = _HEADER_CACHE
     try:
         while at < end:
-            name_length = block[at]
-            if name_length == 0:
+            if block[at] == 0:
                 raise FormatError("header with an empty name")
-            name = block[at + 1 : at + 1 + name_length].decode("utf-8")
-            at += 1 + name_length
-            code = block[at]
-            if code >= len(_TYPES):
+            code_at = at + 1 + block[at]
+            if code_at >= end:
+                raise FormatError("header block ends inside a header")
+            code = block[code_at]
+            if code == 4:  # INT32 (the RPC headers): values change, so decoded, not cached
+                stop = code_at + 5
+                if stop > end:
+                    raise FormatError("header block ends inside a header")
+                raw_name = block[at + 1 : code_at]
+                name = _NAMES.get(raw_name)
+                if name is None:
+                    name = raw_name.decode("utf-8")
+                    if len(_NAMES) < _HEADER_CACHE_SIZE:
+                        _NAMES[raw_name] = name
+                (value,) = _INT32.unpack_from(block, code_at + 1)
+                headers.append(Header(name, HeaderType.INT32, value))
+                at = stop
+                continue
+            if code >= len(_VALUE_SIZES):
                 raise FormatError(f"unknown header value type: {code}")
-            kind = _TYPES[code]
-            at += 1
-            value: HeaderValue
-            if kind is HeaderType.BOOL_TRUE or kind is HeaderType.BOOL_FALSE:
-                value = kind is HeaderType.BOOL_TRUE
-            elif kind in _INTS:
-                unpacker = _INTS[kind]
-                (value,) = unpacker.unpack_from(block, at)
-                at += unpacker.size
-            elif kind is HeaderType.UUID:
-                if at + 16 > end:
+            size = _VALUE_SIZES[code]
+            if size < 0:
+                if code_at + 3 > end:
+                    raise FormatError("header block ends inside a header")
+                size = 2 + (block[code_at + 1] << 8 | block[code_at + 2])
+            stop = code_at + 1 + size
+            if stop > end:
+                if code == HeaderType.UUID:
                     raise FormatError("truncated UUID header")
-                value = uuid.UUID(bytes=block[at : at + 16])
-                at += 16
-            else:
-                (length,) = _LENGTH16.unpack_from(block, at)
-                at += 2
-                data = block[at : at + length]
-                if len(data) != length:
+                if code in (HeaderType.STRING, HeaderType.BYTE_BUFFER):
+                    name = block[at + 1 : code_at].decode("utf-8", "replace")
                     raise FormatError(f"header {name!r} value runs past the header block")
-                at += length
-                value = data.decode("utf-8") if kind is HeaderType.STRING else data
-            headers.append(Header(name, kind, value))
-    except (IndexError, struct.error):
-        raise FormatError("header block ends inside a header") from None
+                raise FormatError("header block ends inside a header")
+            raw = block[at:stop]
+            header = cache.get(raw)
+            if header is None:
+                header = _decode_header(raw)
+                if stop - at <= _CACHED_HEADER_BYTES:
+                    if len(cache) >= _HEADER_CACHE_SIZE:
+                        cache.clear()
+                    cache[raw] = header
+            headers.append(header)
+            at = stop
     except UnicodeDecodeError:
         raise FormatError("header name or string value is not UTF-8") from None
-    if at != end:
-        raise FormatError("header values run past the header block")
     return tuple(headers)
 
 
@@ -242,6 +295,8 @@ class Decoder:
 
     def __init__(self, max_message_size: int = MAX_MESSAGE_SIZE) -> None:
         self._buffer = bytearray()
+        #: how many bytes the buffer must hold before another message can be complete
+        self._wanted = _PRELUDE_BYTES
         self._max = max_message_size
         self._failed: EventStreamError | None = None
 
@@ -260,13 +315,23 @@ class Decoder:
         if self._failed is not None:
             raise self._failed
         buffer = self._buffer
-        buffer += data
+        if buffer:
+            # The rest of a message held back: wait until it can be complete (so a large
+            # message arriving in many reads is copied once, not once a read).
+            buffer += data
+            if len(buffer) < self._wanted:
+                return []
+            data = bytes(buffer)
+            buffer.clear()
+        elif type(data) is not bytes:
+            data = bytes(data)
         messages: list[Message] = []
-        start = 0
+        start, size, total = 0, len(data), _PRELUDE_BYTES
+        crc32 = zlib.crc32
         try:
-            while len(buffer) - start >= _PRELUDE_BYTES:
-                total, header_length, prelude_crc = _PRELUDE.unpack_from(buffer, start)
-                if zlib.crc32(memoryview(buffer)[start : start + 8]) != prelude_crc:
+            while size - start >= _PRELUDE_BYTES:
+                total, header_length, prelude_crc = _PRELUDE.unpack_from(data, start)
+                if crc32(data[start : start + 8]) != prelude_crc:
                     raise ChecksumError("prelude CRC mismatch")
                 if total > self._max:
                     raise FormatError(f"message of {total} bytes exceeds {self._max}")
@@ -274,17 +339,17 @@ class Decoder:
                     raise FormatError(
                         f"total length {total} cannot hold {header_length} header bytes"
                     )
-                if len(buffer) - start < total:
-                    break
                 end = start + total
-                (message_crc,) = struct.unpack_from(">I", buffer, end - 4)
-                if zlib.crc32(memoryview(buffer)[start : end - 4]) != message_crc:
+                if size < end:
+                    break
+                (message_crc,) = _CRC.unpack_from(data, end - 4)
+                if crc32(memoryview(data)[start : end - 4]) != message_crc:
                     raise ChecksumError("message CRC mismatch")
                 headers_end = start + _PRELUDE_BYTES + header_length
                 messages.append(
                     Message(
-                        _decode_headers(bytes(buffer[start + _PRELUDE_BYTES : headers_end])),
-                        bytes(buffer[headers_end : end - 4]),
+                        _decode_headers(data[start + _PRELUDE_BYTES : headers_end]),
+                        data[headers_end : end - 4],
                     )
                 )
                 start = end
@@ -292,5 +357,7 @@ class Decoder:
             self._failed = error
             buffer.clear()
             raise
-        del buffer[:start]
+        if start < size:
+            buffer += memoryview(data)[start:]
+            self._wanted = total if size - start >= _PRELUDE_BYTES else _PRELUDE_BYTES
         return messages

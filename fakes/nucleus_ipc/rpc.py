@@ -31,7 +31,7 @@ come from any thread. A connection never takes ``lock`` while holding its own se
 
 from __future__ import annotations
 
-import base64
+import binascii
 import contextlib
 import json
 import logging
@@ -39,9 +39,9 @@ import struct
 import threading
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from enum import IntEnum, IntFlag
-from typing import Any, Literal, Protocol
+from functools import lru_cache
+from typing import Any, Literal, NamedTuple, Protocol
 
 import orjson
 
@@ -51,6 +51,7 @@ from fakes.nucleus_ipc.eventstream import (
     EventStreamError,
     Header,
     HeaderType,
+    HeaderValue,
     Message,
     encode_headers,
     encode_message,
@@ -128,11 +129,11 @@ _INVALID_MESSAGE_TYPE = '{ "message": "an invalid value for message-type field w
 
 def b64(data: bytes) -> str:
     """A blob member as the JSON wire carries it."""
-    return base64.b64encode(data).decode("ascii")
+    return binascii.b2a_base64(data, newline=False).decode("ascii")
 
 
 def unb64(text: str) -> bytes:
-    return base64.b64decode(text)
+    return binascii.a2b_base64(text)  # what base64.b64decode does, without its wrapper
 
 
 class Transport(Protocol):
@@ -144,9 +145,8 @@ class Transport(Protocol):
     def close(self) -> None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Call:
-    """One request as a handler sees it."""
+class Call(NamedTuple):
+    """One request as a handler sees it (a named tuple: one is made per request)."""
 
     operation: str
     #: the component the connection authenticated as (the authorization principal)
@@ -168,23 +168,35 @@ _RPC_BLOCK = struct.Struct(">14sBi15sBi11sBi")
 
 
 def _frame(
-    message_type: MessageType,
+    message_type: int,
     flags: int,
     stream_id: int,
-    headers: tuple[Header, ...] = (),
+    headers: tuple[Header, ...] | bytes = (),
     payload: bytes = b"",
 ) -> bytes:
-    """A message with the three int32 RPC headers after ``headers``."""
-    block = encode_headers(headers) + _RPC_BLOCK.pack(
-        b"\x0d:message-type", HeaderType.INT32, message_type,
-        b"\x0e:message-flags", HeaderType.INT32, flags,
-        b"\x0a:stream-id", HeaderType.INT32, stream_id,
+    """A message with the three int32 RPC headers after ``headers`` (headers, or their
+    encoded block)."""
+    block = (headers if type(headers) is bytes else encode_headers(headers)) + _RPC_BLOCK.pack(
+        b"\x0d:message-type", _INT32, message_type,
+        b"\x0e:message-flags", _INT32, flags,
+        b"\x0a:stream-id", _INT32, stream_id,
     )  # fmt: skip
     return encode_message(block, payload)
 
 
-def _json_headers(shape: str) -> tuple[Header, ...]:
-    return (_CONTENT_JSON, Header.string("service-model-type", shape))
+@lru_cache(maxsize=512)
+def _json_headers(shape: str) -> bytes:
+    """The encoded ``:content-type`` and ``service-model-type`` headers of a JSON shape."""
+    return encode_headers((_CONTENT_JSON, Header.string("service-model-type", shape)))
+
+
+#: Plain ints for the hot path (IntEnum and IntFlag arithmetic is slow).
+_INT32 = int(HeaderType.INT32)
+_INT32_TYPE = HeaderType.INT32
+_STRING = HeaderType.STRING
+_APPLICATION_MESSAGE = int(MessageType.APPLICATION_MESSAGE)
+_APPLICATION_ERROR = int(MessageType.APPLICATION_ERROR)
+_TERMINATE = int(Flag.TERMINATE_STREAM)
 
 
 class Stream:
@@ -237,13 +249,7 @@ class Stream:
         """Write a stream event now, bypassing the connection's event gate (the gate calls
         this at its delivery point)."""
         shape = model.STREAM_EVENT_SHAPES[self.operation]
-        frame = _frame(
-            MessageType.APPLICATION_MESSAGE,
-            0,
-            self.id,
-            _json_headers(shape),
-            orjson.dumps(body),
-        )
+        frame = _frame(_APPLICATION_MESSAGE, 0, self.id, _json_headers(shape), orjson.dumps(body))
         connection = self.connection
         with connection._send_lock:
             if self._closed:
@@ -263,7 +269,7 @@ class Stream:
                 return
             self._mark_closed()
         connection._run_callbacks(self)  # first, as in Connection._finish
-        connection._send(_frame(MessageType.APPLICATION_MESSAGE, Flag.TERMINATE_STREAM, self.id))
+        connection._send(_frame(_APPLICATION_MESSAGE, _TERMINATE, self.id))
 
     # -- used by Connection, with its send lock held --------------------------------------
 
@@ -334,22 +340,33 @@ class Connection:
             self._route(message)
 
     def _route(self, message: Message) -> None:
-        found: dict[str, Any] = {}
-        for header in message.headers:
-            name = header.name.lower()
-            if _RPC_HEADERS.get(name) is header.type and name not in found:
-                found[name] = header.value
-        if len(found) < 3:
+        message_type: Any = None
+        flags: Any = None
+        stream_id: Any = None
+        operation: Any = None
+        for name, kind, value in message.headers:
+            if name[0] == ":":
+                if kind is not _INT32_TYPE:
+                    continue
+                name = name.lower()
+                if name == ":message-type":
+                    if message_type is None:
+                        message_type = value
+                elif name == ":message-flags":
+                    if flags is None:
+                        flags = value
+                elif name == ":stream-id" and stream_id is None:
+                    stream_id = value
+            elif operation is None and kind is _STRING and name.lower() == "operation":
+                operation = value
+        if message_type is None or flags is None or stream_id is None:
             self._protocol_error(_INVALID_MESSAGE)
             return
-        message_type = found[":message-type"]
-        flags = found[":message-flags"]
-        stream_id = found[":stream-id"]
         if not self._connected and message_type != MessageType.CONNECT:
             self._protocol_error(_CONNECT_NOT_COMPLETED)
             return
         if stream_id != 0:
-            self._route_stream(message, message_type, flags, stream_id)
+            self._route_stream(message, message_type, flags, stream_id, operation)
             return
         if message_type <= MessageType.APPLICATION_ERROR or message_type >= _MESSAGE_TYPE_COUNT:
             self._protocol_error(_INVALID_MESSAGE_TYPE)
@@ -372,18 +389,19 @@ class Connection:
             self.close()
 
     def _route_stream(
-        self, message: Message, message_type: int, flags: int, stream_id: int
+        self, message: Message, message_type: int, flags: int, stream_id: int,
+        operation: HeaderValue | None,
     ) -> None:
-        if message_type > MessageType.APPLICATION_ERROR or stream_id > _INT32_MAX or stream_id < 0:
+        if message_type > _APPLICATION_ERROR or stream_id > _INT32_MAX or stream_id < 0:
             self._protocol_error(_INVALID_STREAM_ID)
             return
         if stream_id <= self._latest_stream:
             stream = self._streams.get(stream_id)
             if stream is None:
-                if not flags & Flag.TERMINATE_STREAM:
+                if not flags & _TERMINATE:
                     self._protocol_error(_OLD_STREAM_ID)
                 return  # a close crossing ours: nothing to do
-            if flags & Flag.TERMINATE_STREAM:
+            if flags & _TERMINATE:
                 self._client_closed(stream)
             else:
                 # The model has no client-to-server stream events: the Java framework fails
@@ -393,17 +411,16 @@ class Connection:
         if stream_id != self._latest_stream + 1:
             self._protocol_error(_SKIPPED_STREAM_ID)
             return
-        operation = message.header("operation", HeaderType.STRING)
-        if operation is None or not operation.value:
+        if not operation:
             self._protocol_error(_MISSING_OPERATION)
             return
         self._latest_stream = stream_id
-        stream = Stream(self, stream_id, str(operation.value))
+        stream = Stream(self, stream_id, str(operation))
         with self._send_lock:
             if self._closed:
                 return
             self._streams[stream_id] = stream
-        if flags & Flag.TERMINATE_STREAM:
+        if flags & _TERMINATE:
             # A request that hangs up at once is not run (Java server).
             self._client_closed(stream)
             return
@@ -465,12 +482,12 @@ class Connection:
                 '{ "error": "Unsupported Operation", '
                 f'"message": "{operation} is an unsupported operation." }}'
             )
-            self._finish(stream, MessageType.APPLICATION_ERROR, (_CONTENT_JSON,), body.encode())
+            self._finish(stream, _APPLICATION_ERROR, (_CONTENT_JSON,), body.encode())
             return
         try:
             # The Java framework reads the request before any handler, the default one too.
             request = _read_request(payload)
-            if not isinstance(request, dict):
+            if type(request) is not dict:
                 raise ValueError(f"{operation}: request is not a JSON object")
             if handler is None:
                 raise model.not_supported(operation)
@@ -478,20 +495,17 @@ class Connection:
                 response = handler(Call(operation, self.component or "", request, stream))
         except model.IpcError as error:
             self._finish(
-                stream,
-                MessageType.APPLICATION_ERROR,
-                _json_headers(error.shape),
-                orjson.dumps(error.body()),
+                stream, _APPLICATION_ERROR, _json_headers(error.shape), orjson.dumps(error.body())
             )
             return
         except Exception:
             log.exception("IPC handler for %s failed", operation)
             self._internal_error(stream)
             return
-        frame_headers = _json_headers(model.response_shape(operation))
+        frame_headers = _json_headers(operation + "Response")  # model.response_shape
         body = orjson.dumps(response)
         if operation in model.STREAM_EVENT_SHAPES:
-            frame = _frame(MessageType.APPLICATION_MESSAGE, 0, stream.id, frame_headers, body)
+            frame = _frame(_APPLICATION_MESSAGE, 0, stream.id, frame_headers, body)
             with self._send_lock:
                 if stream._closed:
                     return
@@ -503,26 +517,27 @@ class Connection:
                     if not self._write(event):
                         return
             return
-        self._finish(stream, MessageType.APPLICATION_MESSAGE, frame_headers, body)
+        self._finish(stream, _APPLICATION_MESSAGE, frame_headers, body)
 
     def _finish(
-        self, stream: Stream, message_type: MessageType, headers: tuple[Header, ...], body: bytes
+        self, stream: Stream, message_type: int, headers: tuple[Header, ...] | bytes, body: bytes
     ) -> None:
         """Send the last message of a stream and close it."""
-        frame = _frame(message_type, Flag.TERMINATE_STREAM, stream.id, headers, body)
+        frame = _frame(message_type, _TERMINATE, stream.id, headers, body)
         with self._send_lock:
             if stream._closed:
                 return
             stream._mark_closed()
+            if not stream._callbacks:
+                self._write(frame)
+                return
         # Close callbacks first, so that when the client sees the answer the server's state
         # (a subscription removed, say) already agrees with it.
         self._run_callbacks(stream)
         self._send(frame)
 
     def _internal_error(self, stream: Stream) -> None:
-        self._finish(
-            stream, MessageType.APPLICATION_ERROR, (_CONTENT_TEXT,), b"InternalServerError"
-        )
+        self._finish(stream, _APPLICATION_ERROR, (_CONTENT_TEXT,), b"InternalServerError")
 
     def _client_closed(self, stream: Stream) -> None:
         with self._send_lock:
@@ -579,13 +594,6 @@ class Connection:
             self._run_callbacks(stream)
         if self._on_closed is not None:
             self._on_closed(self)
-
-
-_RPC_HEADERS = {
-    ":message-type": HeaderType.INT32,
-    ":message-flags": HeaderType.INT32,
-    ":stream-id": HeaderType.INT32,
-}
 
 
 def _read_request(payload: bytes) -> Any:

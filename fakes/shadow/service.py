@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from os import PathLike
 from typing import Any
 
@@ -115,10 +116,10 @@ class ShadowService:
         self, operation: str, thing: str, payload: Payload = b"", shadow: str | None = None
     ) -> Outcome:
         """Run ``get``, ``update`` or ``delete`` on a shadow."""
-        parsed = parse_request_topic(request_topic(thing, operation, shadow))
-        if parsed is None or (parsed.thing, parsed.shadow) != (thing, shadow):
-            # Names holding '/' cannot be carried by a topic; check them all the same.
-            parsed = ShadowTopic(thing, shadow, operation)
+        if type(thing) is str and (shadow is None or type(shadow) is str):
+            parsed = _shadow_topic(thing, shadow, operation)
+        else:
+            parsed = _make_shadow_topic(thing, shadow, operation)
         accepted, messages = self._dispatch(parsed, _as_bytes(payload))
         return Outcome(parsed, accepted, messages)
 
@@ -317,6 +318,18 @@ class ShadowService:
         ))
         messages.append((topic.reply("documents"), documents))
         return True, tuple(messages)
+
+
+def _make_shadow_topic(thing: str, shadow: str | None, operation: str) -> ShadowTopic:
+    parsed = parse_request_topic(request_topic(thing, operation, shadow))
+    if parsed is None or (parsed.thing, parsed.shadow) != (thing, shadow):
+        # Names holding '/' cannot be carried by a topic; check them all the same.
+        parsed = ShadowTopic(thing, shadow, operation)
+    return parsed
+
+
+#: The request of a (thing, shadow, operation): names repeat, so made once.
+_shadow_topic = lru_cache(maxsize=4096)(_make_shadow_topic)
 
 
 def _apply(

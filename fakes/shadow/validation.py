@@ -70,6 +70,8 @@ def client_token_of(request: Any, config: ShadowConfig) -> str | None:
 
 def echo_token(payload: bytes, config: ShadowConfig) -> str | None:
     """Best effort: the valid ``clientToken`` of a payload, for echoing in a rejection."""
+    if not payload:
+        return None  # an empty payload is no JSON (most GET and DELETE requests)
     try:
         return client_token_of(decode(payload, config), config)
     except ShadowRejection:

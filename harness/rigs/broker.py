@@ -406,7 +406,10 @@ class BrokerSession(SimulationBacked):
         self._tmp = tempfile.TemporaryDirectory(prefix="gg-broker-session-")
         self.sim = Simulation.from_group(
             rig.group_path, seed=seed, cpu_temperature=cpu_temperature, epoch=time.time(),
-            shadow_path=Path(self._tmp.name) / "shadow.db", **simulation_options)
+            shadow_path=Path(self._tmp.name) / "shadow.db",
+            # the broker, the device program and the MQTT clients run on wall time beside
+            # the core: they must not inherit a one-CPU pin
+            **{"one_cpu": False, **simulation_options})
         self._start = time.monotonic()
         try:
             assert self.sim.core.fabric is not None  # V2 mode

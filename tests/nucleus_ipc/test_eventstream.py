@@ -174,3 +174,58 @@ def test_header_value_running_past_the_block_is_rejected() -> None:
 def test_encoder_refuses_what_the_format_cannot_carry(header: Header, problem: str) -> None:
     with pytest.raises(FormatError, match=problem):
         encode_message((header,), b"")
+
+
+def test_repeated_headers_decode_the_same_every_time() -> None:
+    # The decoder remembers headers by their bytes; every message must still read back
+    # exactly, the values that change (stream ids) included, and agree with botocore.
+    headers = (
+        Header.string(":content-type", "application/json"),
+        Header.string("service-model-type", "aws.greengrass#GetThingShadowRequest"),
+        Header.int32(":message-type", 0),
+        Header.int32(":message-flags", 0),
+        Header.string("operation", "aws.greengrass#GetThingShadow"),
+    )
+    long = Header.string("long", "v" * 1000)  # too long to be remembered
+    stream = b"".join(
+        encode_message((*headers, Header.int32(":stream-id", n), long), b'{"n": %d}' % n)
+        for n in range(1, 50)
+    )
+    decoder = Decoder()
+    ours = decoder.feed(stream[:1000]) + decoder.feed(stream[1000:])
+    theirs = botocore_decode(stream)
+    assert len(ours) == len(theirs) == 49
+    for n, (mine, other) in enumerate(zip(ours, theirs, strict=True), 1):
+        assert mine.headers == (*headers, Header.int32(":stream-id", n), long)
+        assert {h.name: h.value for h in mine.headers} == other.headers
+        assert mine.payload == other.payload == b'{"n": %d}' % n
+
+
+def test_a_large_message_in_small_reads_is_held_until_complete() -> None:
+    payload = bytes(range(256)) * 400
+    stream = encode_message(EVERY_TYPE, payload) + encode_message((), b"next")
+    decoder = Decoder()
+    got = decoder.feed(stream[:97])
+    assert got == [] and decoder.pending == 97
+    for at in range(97, len(stream), 97):
+        got += decoder.feed(stream[at : at + 97])
+    assert [m.payload for m in got] == [payload, b"next"]
+    assert got[0].headers == EVERY_TYPE
+    assert decoder.pending == 0
+
+
+@pytest.mark.parametrize(
+    ("block", "problem"),
+    [
+        (b"\x00\x04\x00\x00\x00\x01", "empty name"),  # an INT32 header without a name
+        (b"\x01k\x04\x00\x00", "ends inside a header"),  # INT32 cut short
+        (b"\x01k\x09" + b"\x00" * 8, "truncated UUID"),
+        (b"\x01k", "ends inside a header"),  # no type byte
+        (b"\x02\xff\xfe\x04\x00\x00\x00\x01", "not UTF-8"),
+    ],
+)
+def test_malformed_header_blocks_are_rejected(block: bytes, problem: str) -> None:
+    body = struct.pack(">II", 16 + len(block), len(block))
+    body += struct.pack(">I", zlib.crc32(body)) + block
+    with pytest.raises(FormatError, match=problem):
+        Decoder().feed(body + struct.pack(">I", zlib.crc32(body)))

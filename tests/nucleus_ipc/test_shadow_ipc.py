@@ -457,3 +457,33 @@ def test_shadow_manager_config_restarts_versions_after_delete() -> None:
     deleted = service.delete(THING)
     assert deleted.response["version"] == 2
     assert service.update(THING, {"state": {"reported": {"a": 3}}}).response["version"] == 1
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        # seven levels of arrays under reported
+        b'{"state": {"reported": {"a": [[[[[[1]]]]]]}}}',
+        # seven levels, in UTF-16 (Jackson and the fake read it)
+        json.dumps({"state": {"desired": {"a": {"b": {"c": {"d": {"e": {"f": {"g": 1}}}}}}}}}
+                   ).encode("utf-16"),
+    ],
+)
+def test_nesting_is_counted_in_arrays_and_other_encodings(
+    client: GreengrassCoreIPCClientV2, payload: bytes
+) -> None:
+    error = error_of(client.update_thing_shadow_async(thing_name=THING, payload=payload))
+    assert isinstance(error, ipc.InvalidArgumentsError)
+    assert error.message == "JSON contains too many levels of nesting; maximum is 6"
+
+
+def test_names_are_checked_every_time(core: FakeCore, client: GreengrassCoreIPCClientV2) -> None:
+    # Good names are remembered; bad ones must still fail on every request, and a name of
+    # another JSON type must not be mistaken for a remembered one.
+    update(client, {"state": {"reported": {"n": 1}}}, shadow="ok")
+    for _ in range(2):
+        error = error_of(client.get_thing_shadow_async(thing_name=THING, shadow_name="b@d"))
+        assert isinstance(error, ipc.InvalidArgumentsError)
+        assert error.message == "ShadowName must match pattern [a-zA-Z0-9:_-]+"
+        assert json.loads(client.get_thing_shadow(thing_name=THING, shadow_name="ok").payload)[
+            "state"] == {"reported": {"n": 1}}

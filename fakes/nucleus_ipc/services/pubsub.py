@@ -179,6 +179,8 @@ class InMemoryPubSub:
             return [(s.topic_filter, s.component, s.receive_mode) for s in self._subscriptions]
 
     def publish(self, message: PubSubMessage) -> None:
+        if not self._subscriptions:
+            return
         levels = java_split(message.topic)
         with self._lock:
             targets = [

@@ -245,7 +245,7 @@ class ShadowManagerIpc:
             if code == 409:
                 raise _Refused(ConflictError(text), 409, text, token)
             raise _Refused(ServiceError(text), 500, _INTERNAL, token)
-        messages = dict((topic.rsplit("/", 1)[1], body) for topic, body in outcome.messages)
+        messages = {topic[topic.rfind("/") + 1 :]: body for topic, body in outcome.messages}
         accepted = messages["accepted"]
         if (state is not None and state.keys() - {"desired", "reported"}) or passed_token != token:
             # ShadowManager echoes the request's whole state, and the token it accepted.

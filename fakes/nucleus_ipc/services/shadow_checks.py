@@ -65,13 +65,21 @@ def check_thing_name(thing: str | None) -> None:
 
 def check_names(thing: str | None, shadow: str | None) -> None:
     """Thing name, then shadow name (empty or missing is the classic shadow)."""
-    check_thing_name(thing)
-    if not shadow:
+    remember = type(thing) is str and (shadow is None or type(shadow) is str)
+    if remember and (thing, shadow) in _GOOD_NAMES:
         return
-    if _java_length(shadow) > 64:
-        raise CheckFailed("ShadowName has a maximum length of 64")
-    if not _NAME.fullmatch(shadow):
-        raise CheckFailed(f"ShadowName must match pattern {_PATTERN_TEXT}")
+    check_thing_name(thing)
+    if shadow:
+        if _java_length(shadow) > 64:
+            raise CheckFailed("ShadowName has a maximum length of 64")
+        if not _NAME.fullmatch(shadow):
+            raise CheckFailed(f"ShadowName must match pattern {_PATTERN_TEXT}")
+    if remember and len(_GOOD_NAMES) < 4096:
+        _GOOD_NAMES.add((thing, shadow))  # type: ignore[arg-type]
+
+
+#: (thing, shadow) pairs that passed :func:`check_names` (names repeat: one lookup then)
+_GOOD_NAMES: set[tuple[str, str | None]] = set()
 
 
 def java_as_int(value: int | float) -> int:
@@ -206,8 +214,12 @@ def read_update(payload: bytes) -> UpdateDocument:
         raise CheckFailed("Invalid JSON: " + ". ".join(errors))
     state = document["state"]
     token = document.get("clientToken")
-    if state is not None and (
-        _too_deep(state.get("reported"), 1) or _too_deep(state.get("desired"), 1)
+    if (
+        state is not None
+        # Each level needs an opening bracket (in every encoding JSON may come in), and the
+        # request object and "state" take two: a payload with few cannot be too deep.
+        and payload.count(b"{") + payload.count(b"[") > MAX_DEPTH + 2
+        and (_too_deep(state.get("reported"), 1) or _too_deep(state.get("desired"), 1))
     ):
         raise CheckFailed(
             f"JSON contains too many levels of nesting; maximum is {MAX_DEPTH}", client_token=token
