@@ -272,26 +272,15 @@ class ClientDeviceAuth:
         """The decision on one request of ``thing``'s session, with its reason."""
         selected = [g for g in self.groups if g.rule.selects(thing)]
         names = tuple(g.name for g in selected)
+
+        def denied(reason: str) -> Decision:
+            return Decision(False, thing, operation, resource, names, None,
+                            f"denied by CDA: {reason}")
+
         if _parse_request(operation, resource) is None:
-            return Decision(
-                False,
-                thing,
-                operation,
-                resource,
-                names,
-                None,
-                f"denied by CDA: {operation} on {resource!r} is malformed",
-            )
+            return denied(f"{operation} on {resource!r} is malformed")
         if not selected:
-            return Decision(
-                False,
-                thing,
-                operation,
-                resource,
-                (),
-                None,
-                f"denied by CDA: no device group selects {thing}",
-            )
+            return denied(f"no device group selects {thing}")
         service = operation.partition(":")[0]
         for group in selected:
             for statement in group.statements:
@@ -311,15 +300,7 @@ class ClientDeviceAuth:
                         f"statement {statement.name}",
                     )
         which = ", ".join(f"{g.policy_name} (group {g.name})" for g in selected)
-        return Decision(
-            False,
-            thing,
-            operation,
-            resource,
-            names,
-            None,
-            f"denied by CDA: no statement of {which} allows {operation} on {resource}",
-        )
+        return denied(f"no statement of {which} allows {operation} on {resource}")
 
     def authorize(self, thing: str, operation: str, resource: str) -> bool:
         return self.decide(thing, operation, resource).allowed
