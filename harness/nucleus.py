@@ -83,10 +83,10 @@ class _CorePubSub(InMemoryPubSub):
         self.core = core
 
     def publish(self, message: PubSubMessage) -> None:
-        super().publish(message)
+        delivered = self.deliver(message)
         fabric = self.core.fabric
         if fabric is not None and self.core.running:
-            fabric.published_locally(message)
+            fabric.published_locally(message, delivered)
 
 
 class _CoreCloud(InMemoryIotCore):

@@ -37,7 +37,6 @@ from paho.mqtt.client import topic_matches_sub
 
 from fakes.client_devices import ClientDeviceAuth, MqttBridge, Relay
 from fakes.nucleus_ipc.services.pubsub import (
-    RECEIVE_FROM_OTHERS,
     PubSubMessage,
     java_split,
     trie_matches,
@@ -172,12 +171,13 @@ class V2Fabric:
         assert nucleus is not None  # a V2 core has one
         nucleus.pubsub.publish(message)
 
-    def published_locally(self, message: PubSubMessage) -> None:
-        """Called by the nucleus's pub/sub after its IPC subscribers: the subscribers that
-        are not IPC clients (Lambda manager, ShadowManager, the bridge)."""
+    def published_locally(self, message: PubSubMessage, ipc_components: list[str]) -> None:
+        """Called by the nucleus's pub/sub after it delivered ``message`` to the IPC
+        subscribers of ``ipc_components``: the subscribers that are not IPC clients (Lambda
+        manager, ShadowManager, the bridge)."""
         source = self._endpoint_of(message.source)
         with self._entering(source, message.topic, message.payload) as trace:
-            trace.targets.extend(self._ipc_subscribers(message))
+            trace.targets.extend(self._endpoint_of(c) for c in ipc_components)
             self._pub_sub_message(message)
 
     def connect(self, thing: str) -> None:
@@ -352,16 +352,6 @@ class V2Fabric:
         if component == SHADOW_MANAGER:
             return "ShadowManager"
         return component
-
-    def _ipc_subscribers(self, message: PubSubMessage) -> list[str]:
-        """Who the nucleus delivered ``message`` to over the IPC (same rules as delivery)."""
-        nucleus = self.core.nucleus
-        assert nucleus is not None
-        levels = java_split(message.topic)
-        return [self._endpoint_of(component)
-                for topic_filter, component, mode in nucleus.pubsub.subscriptions()
-                if trie_matches(java_split(topic_filter), levels)
-                and not (mode == RECEIVE_FROM_OTHERS and component == message.source)]
 
     def _current(self) -> _Trace:
         assert self._trace is not None

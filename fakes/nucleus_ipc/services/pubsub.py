@@ -179,8 +179,12 @@ class InMemoryPubSub:
             return [(s.topic_filter, s.component, s.receive_mode) for s in self._subscriptions]
 
     def publish(self, message: PubSubMessage) -> None:
+        self.deliver(message)
+
+    def deliver(self, message: PubSubMessage) -> list[str]:
+        """Publish ``message``; the components it was delivered to, in subscription order."""
         if not self._subscriptions:
-            return
+            return []
         levels = java_split(message.topic)
         with self._lock:
             targets = [
@@ -189,9 +193,12 @@ class InMemoryPubSub:
                 if trie_matches(s.levels, levels)
                 and not (s.receive_mode == RECEIVE_FROM_OTHERS and s.component == message.source)
             ]
+        delivered = []
         for subscription in targets:
             if subscription.active:
                 subscription.deliver(message)
+                delivered.append(subscription.component)
+        return delivered
 
 
 def gson_json(value: Any) -> Any:
