@@ -43,9 +43,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "run", None) is not None:
         return int(args.run(args))
     if args.command == "demo":
-        return run_command.run(argparse.Namespace(
-            scenarios=[demo_scenario()], rig="sim", report=args.report, pi_config=None,
-            allow_skips=False))
+        # the run command's own parser, so each of its options has its default
+        run_args = parser.parse_args(["run", str(demo_scenario()), "--rig", "sim",
+                                      "--report", str(args.report)])
+        return int(run_args.run(run_args))
     if args.command == "shadow-tour":
         from harness import shadow_tour
 

@@ -71,6 +71,8 @@ def test_cli_demo_runs_the_rainy_day_with_a_report(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(run_command, "run", fake_run)
     assert cli.main(["demo", "--report", str(tmp_path)]) == 0
     args = seen["args"]
+    # every option of the run command is there with its default (none missing)
+    assert (args.platform, args.pi_config, args.allow_skips) == ("v2", None, False)  # type: ignore[attr-defined]
     assert [path.name for path in args.scenarios] == ["rainy_day.yaml"]  # type: ignore[attr-defined]
     assert args.scenarios[0].is_file()  # type: ignore[attr-defined]
     assert (args.rig, args.report) == ("sim", tmp_path)  # type: ignore[attr-defined]
