@@ -1,17 +1,27 @@
 """The report's plots: PNG files drawn from a :class:`~harness.report.results.RunResult`.
 
-:func:`render_plots` draws five figures into a folder and returns, for each, a
-:class:`PlotInfo` saying what it shows (title, series and their point counts, colours, where
-the axes are in the image) so that tests can check a plot's content and not only that a file
-exists; :func:`make_plots` is the same with just the paths.
+Which plots a run gets follows what it recorded (:func:`plot_names`), so a report shows the
+Shadows and topics its own scenario touched, for the weather station or any other group:
 
-* ``sensor.png``: what the device published on ``bme680/readings`` (temperature, pressure,
-  humidity), failed reads marked, and the air the scenario gave the sensor (the truth);
-* ``shadow.png``: what the local Shadow reported for the same three, against the truth;
-* ``rain.png``: the rain probability and prediction in the Shadow, the rainy stretches of the
-  scenario's truth shaded (the title says when the scenario declares no truth);
-* ``version.png``: the Shadow's version, with gaps (shaded) while there is no Shadow;
+* ``sensor.png`` (when the run has readings on ``bme680/readings``): what the device
+  published (temperature, pressure, humidity), failed reads marked, and the air the scenario
+  gave the sensor (the truth);
+* ``shadow.png`` (when the main Shadow reported temperature, pressure or humidity of a
+  scenario with air): those against the truth;
+* ``rain.png`` (when the scenario declares rain truth or the Shadow reports a rain
+  probability or prediction): the probability and prediction, the rainy stretches of the
+  truth shaded;
+* ``version.png`` (with ``shadow.png``): the main Shadow's version, shaded while there is no
+  Shadow;
+* ``shadow-<thing>[-<name>].png``, one per other Shadow the run touched (and for the main one
+  when ``shadow.png`` is not drawn): its numeric and true/false reported fields over time and
+  its version, the truth's rainy stretches shaded when there are any;
 * ``messages.png``: the message count per topic.
+
+:func:`render_plots` draws them into a folder and returns, for each, a :class:`PlotInfo`
+saying what it shows (title, series and their point counts, colours, where the axes are in
+the image) so that tests can check a plot's content and not only that a file exists;
+:func:`make_plots` is the same with just the paths.
 
 Figures are drawn with :class:`matplotlib.figure.Figure` on an Agg canvas (no pyplot, no
 global backend) under matplotlib's default style, at a fixed DPI and without the
@@ -21,6 +31,7 @@ global backend) under matplotlib's default style, at a fixed DPI and without the
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +44,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from harness.report.results import Reading, RunResult, Sample
+from harness.report.results import Reading, RunResult, Sample, ShadowSample, ShadowTrack
 
 DPI = 100
 PNG_METADATA: dict[str, str | None] = {"Software": None}  # no matplotlib version in the file
@@ -45,7 +56,8 @@ TRUTH_COLOR = "#7f7f7f"  # the air the scenario gave the sensor (truth)
 FAIL_COLOR = "#d62728"  # failed reads
 PROBABILITY_COLOR = "#9467bd"
 PREDICTION_COLOR = "#ff7f0e"
-RAIN_SHADE_COLOR = "#bfe0f5"  # rainy stretches of the truth
+RAIN_SHADE_COLOR = "#a6d2f2"  # rainy stretches of the truth
+RAIN_EDGE_COLOR = "#08519c"  # their edges
 NO_SHADOW_COLOR = "#dcdcdc"  # stretches without a Shadow (unlike the grid, #e7e7e7)
 VERSION_COLOR = "#17becf"
 BAR_COLOR = "#8c564b"  # message counts
@@ -57,7 +69,12 @@ QUANTITIES: tuple[tuple[str, str, str], ...] = (
 )
 # the smallest y range shown for each quantity (its unit)
 MIN_SPAN: dict[str, float] = {"temperature": 2.0, "pressure": 4.0, "humidity": 4.0}
+#: the weather station's plots, in the order a report shows them
 PLOTS: tuple[str, ...] = ("sensor", "shadow", "rain", "version", "messages")
+#: a Shadow's own plot: ``shadow-`` and its thing (and name)
+SHADOW_PLOT = "shadow-"
+#: reported fields drawn per Shadow (the first ones to appear)
+MAX_PANELS = 8
 
 
 @dataclass(frozen=True)
@@ -114,20 +131,54 @@ class PlotInfo:
         return left + (x - low) / (high - low) * (right - left)
 
 
+def shadow_plot_name(track: ShadowTrack) -> str:
+    """The name of ``track``'s own plot: ``shadow-greenhouse``, ``shadow-greenhouse-config``."""
+    return SHADOW_PLOT + re.sub(r"[^A-Za-z0-9_.]+", "-", track.key.replace("/", "-"))
+
+
+def _station_shadow(result: RunResult) -> bool:
+    """Whether the main Shadow reported air quantities of a scenario with air (truth)."""
+    return any(s.air for s in result.samples) and any(
+        key in s.reported for s in result.samples for key, _, _ in QUANTITIES)
+
+
+def plot_names(result: RunResult) -> list[str]:
+    """The plots ``result`` gets, in report order (see the module's description)."""
+    names = []
+    if result.readings:
+        names.append("sensor")
+    station = _station_shadow(result)
+    if station:
+        names.append("shadow")
+    if result.rain or any(key in s.reported for s in result.samples
+                          for key in ("rain_probability", "rain_prediction")):
+        names.append("rain")
+    tracks = [t for t in result.shadows
+              if not (station and t.name is None and t.thing == result.thing)]
+    if station or (not result.shadows and any(s.version is not None for s in result.samples)):
+        names.append("version")
+    names += [shadow_plot_name(track) for track in tracks]
+    names.append("messages")
+    return names
+
+
 def render_plots(result: RunResult, folder: str | Path,
                  only: Iterable[str] | None = None) -> dict[str, PlotInfo]:
-    """Draw the plots of ``result`` into ``folder`` (made if missing): all five of
-    :data:`PLOTS`, or those named in ``only``; what each shows, by name."""
+    """Draw the plots of ``result`` into ``folder`` (made if missing): those
+    :func:`plot_names` gives, or those named in ``only`` (any of :data:`PLOTS`, or a
+    touched Shadow's); what each shows, by name."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     makers: dict[str, Callable[[RunResult, Figure, TimeAxis], _Drawn]] = {
         "sensor": _sensor, "shadow": _shadow, "rain": _rain, "version": _version,
         "messages": _messages,
     }
-    names = PLOTS if only is None else tuple(only)
-    unknown = sorted(set(names) - set(PLOTS))
+    for track in result.shadows:
+        makers[shadow_plot_name(track)] = _track_plot(track)
+    names = plot_names(result) if only is None else list(only)
+    unknown = sorted(set(names) - set(makers))
     if unknown:
-        raise ValueError(f"no such plot: {', '.join(unknown)} (plots: {', '.join(PLOTS)})")
+        raise ValueError(f"no such plot: {', '.join(unknown)} (plots: {', '.join(makers)})")
     axis = time_axis(result.duration)
     plots: dict[str, PlotInfo] = {}
     with matplotlib.style.context("default"):
@@ -241,19 +292,27 @@ def _shadow(result: RunResult, figure: Figure, axis: TimeAxis) -> _Drawn:
 def _rain(result: RunResult, figure: Figure, axis: TimeAxis) -> _Drawn:
     figure.set_size_inches(10, 4.5)
     ax = figure.subplots()
-    if result.rain:
+    rain = rain_in_run(result)
+    if rain:
         title = f"Rain probability and prediction against the truth: {result.scenario}"
+    elif result.rain:
+        title = (f"Rain probability and prediction (no rain truth within the run): "
+                 f"{result.scenario}")
     else:
         title = (f"Rain probability and prediction (no rain truth in the scenario): "
                  f"{result.scenario}")
     caption = ("The inference Lambda's rain probability and prediction (0 or 1) in the local "
                "Shadow at each stop of the run; ")
-    caption += ("shaded: the stretches the scenario's truth says were rainy." if result.rain
-                else "the scenario declares no truth to compare them with.")
+    if rain:
+        caption += ("shaded blue, edges dashed: the stretches the scenario's truth says were "
+                    "rainy.")
+    elif result.rain:
+        caption += "the rainy stretches of the scenario's truth all lie outside the run."
+    else:
+        caption += "the scenario declares no truth to compare them with."
     drawn = _Drawn(title, caption, [ax], xlabel=axis.label)
-    for start, end in result.rain:
-        ax.axvspan(axis(start), axis(end), color=RAIN_SHADE_COLOR, linewidth=0, zorder=0)
-    drawn.add("rainy (truth)", len(result.rain), RAIN_SHADE_COLOR)
+    _rain_truth(ax, result, axis)
+    drawn.add("rainy (truth)", len(rain), RAIN_SHADE_COLOR)
     times = [axis(s.t) for s in result.samples]
     probability = [_value(s.reported.get("rain_probability")) for s in result.samples]
     prediction = [_value(s.reported.get("rain_prediction")) for s in result.samples]
@@ -266,8 +325,8 @@ def _rain(result: RunResult, figure: Figure, axis: TimeAxis) -> _Drawn:
             label="rain prediction (0/1)", zorder=2)
     _isolated(ax, times, prediction, PREDICTION_COLOR)
     handles, _ = ax.get_legend_handles_labels()
-    if result.rain:
-        handles.append(Patch(color=RAIN_SHADE_COLOR, label="rainy (truth)"))
+    if rain_in_run(result):
+        handles.append(_rain_patch(len(rain_in_run(result))))
     ax.legend(handles=handles, loc="best", fontsize="small")
     ax.set_ylim(-0.05, 1.05)
     _frame(ax, result, axis, "Probability / prediction")
@@ -336,6 +395,80 @@ def _messages(result: RunResult, figure: Figure, axis: TimeAxis) -> _Drawn:
     return drawn
 
 
+def _track_plot(track: ShadowTrack) -> Callable[[RunResult, Figure, TimeAxis], _Drawn]:
+    def draw(result: RunResult, figure: Figure, axis: TimeAxis) -> _Drawn:
+        return _track(result, track, figure, axis)
+    return draw
+
+
+def _track(result: RunResult, track: ShadowTrack, figure: Figure, axis: TimeAxis) -> _Drawn:
+    """One touched Shadow: a panel per reported number or true/false field (the first
+    :data:`MAX_PANELS`), then its version; shaded grey where there is no Shadow, blue where
+    the truth says it rained."""
+    fields = track.fields[:MAX_PANELS]
+    figure.set_size_inches(10, 1.2 + 1.75 * (len(fields) + 1))
+    axes = list(figure.subplots(len(fields) + 1, 1, sharex=True, squeeze=False)[:, 0])
+    name = track.title[0].upper() + track.title[1:]
+    title = f"{name}: reported values and version: {result.scenario}"
+    shown = ", ".join(fields) if fields else "no numbers or true/false values"
+    more = len(track.fields) - len(fields)
+    caption = (f"What {track.title} reported during the run ({shown}"
+               + (f", and {more} more not drawn" if more > 0 else "")
+               + "), each field as a step at every change seen, and the Shadow's version; "
+               "shaded grey: no Shadow")
+    caption += ("; shaded blue: the stretches the scenario's truth says were rainy."
+                if rain_in_run(result) else ".")
+    drawn = _Drawn(title, caption, axes, xlabel=axis.label)
+    samples = sorted(track.samples, key=lambda sample: sample.t)
+    if samples and samples[-1].t < result.duration:  # the last state holds to the end
+        samples.append(ShadowSample(result.duration, samples[-1].reported,
+                                    samples[-1].version))
+    times = [axis(s.t) for s in samples]
+    gaps = _no_shadow(samples)
+    for ax, key in zip(axes, [*fields, None], strict=True):
+        for start, end in gaps:
+            ax.axvspan(axis(start), axis(end), color=NO_SHADOW_COLOR, linewidth=0, zorder=0)
+        _rain_truth(ax, result, axis)
+        if key is None:
+            values = [math.nan if s.version is None else float(s.version) for s in samples]
+            drawn.add("version", _count(values), VERSION_COLOR)
+            ax.plot(times, values, color=VERSION_COLOR, linewidth=2, drawstyle="steps-post")
+            _isolated(ax, times, values, VERSION_COLOR)
+            _frame(ax, result, axis, "version")
+            ax.yaxis.get_major_locator().set_params(integer=True)
+            continue
+        values = [_flag_or_value(s.reported.get(key)) for s in samples]
+        flags = all(isinstance(s.reported.get(key), bool) for s in samples
+                    if key in s.reported)
+        drawn.add(f"reported {key}", _count(values), REPORTED_COLOR)
+        ax.plot(times, values, color=REPORTED_COLOR, linewidth=2, drawstyle="steps-post")
+        _isolated(ax, times, values, REPORTED_COLOR)
+        _frame(ax, result, axis, _wrap(key))
+        if flags:
+            ax.set_yticks([0, 1], ["false", "true"])
+            ax.set_ylim(-0.15, 1.15)
+        else:
+            ax.ticklabel_format(axis="y", useOffset=False)
+    drawn.add("no Shadow", len(gaps), NO_SHADOW_COLOR)
+    drawn.add("rainy (truth)", len(rain_in_run(result)), RAIN_SHADE_COLOR)
+    handles = [Line2D([], [], color=REPORTED_COLOR, linewidth=2, label="reported")]
+    handles.append(Line2D([], [], color=VERSION_COLOR, linewidth=2, label="version"))
+    if gaps:
+        handles.append(Patch(color=NO_SHADOW_COLOR, label=f"no Shadow ({len(gaps)})"))
+    if rain_in_run(result):
+        handles.append(_rain_patch(len(rain_in_run(result))))
+    axes[0].legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                   fontsize="small", borderaxespad=0)
+    if not samples or not any(s.version is not None for s in samples):
+        _note(axes[-1], "there was no Shadow during the run")
+    elif fields and not any(_count(_flag_or_value(s.reported.get(k)) for s in samples)
+                            for k in fields):
+        _note(axes[0], "nothing numeric was reported")
+    axes[-1].set_xlabel(axis.label)
+    figure.suptitle(_text(title))
+    return drawn
+
+
 # -- helpers -----------------------------------------------------------------------------
 
 def _failed(reading: Reading) -> bool:
@@ -349,6 +482,11 @@ def _value(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return math.nan
     return float(value)
+
+
+def _flag_or_value(value: Any) -> float:
+    """A plottable number, true and false as 1 and 0, NaN (a gap) for anything else."""
+    return float(value) if isinstance(value, bool) else _value(value)
 
 
 def _count(values: Iterable[float]) -> int:
@@ -381,7 +519,44 @@ def _isolated(ax: Axes, times: Sequence[float], values: Sequence[float], color: 
         ax.plot(xs, ys, linestyle="none", marker="o", markersize=4, color=color)
 
 
-def _no_shadow(samples: Sequence[Sample]) -> list[tuple[float, float]]:
+def _rain_truth(ax: Axes, result: RunResult, axis: TimeAxis) -> None:
+    """Shade the truth's rainy stretches, their edges drawn."""
+    for start, end in rain_in_run(result):
+        ax.axvspan(axis(start), axis(end), color=RAIN_SHADE_COLOR, linewidth=0, zorder=0)
+        for edge in (start, end):
+            ax.axvline(axis(edge), color=RAIN_EDGE_COLOR, linewidth=1, linestyle="--",
+                       zorder=1)
+
+
+def rain_in_run(result: RunResult) -> list[tuple[float, float]]:
+    """The truth's rainy stretches, cut to the run (those outside it left out)."""
+    return [(max(start, 0.0), min(end, result.duration)) for start, end in result.rain
+            if start < result.duration and end > 0]
+
+
+def _rain_patch(n: int) -> Patch:
+    """The legend entry of the rainy stretches."""
+    return Patch(facecolor=RAIN_SHADE_COLOR, edgecolor=RAIN_EDGE_COLOR, linestyle="--",
+                 label=f"rainy (truth, {n} stretch{'es' if n != 1 else ''})")
+
+
+def _wrap(label: str, width: int = 18) -> str:
+    """A long field name broken at its dots so that it fits beside a panel."""
+    if len(label) <= width:
+        return label
+    parts, lines, line = label.split("."), [], ""
+    for part in parts:
+        piece = part if not line else f".{part}"
+        if line and len(line) + len(piece) > width:
+            lines.append(line)
+            line = part
+        else:
+            line += piece
+    lines.append(line)
+    return "\n".join(lines)
+
+
+def _no_shadow(samples: Sequence[Sample | ShadowSample]) -> list[tuple[float, float]]:
     """The stretches (scenario seconds) with no Shadow, each up to the next stop."""
     gaps: list[tuple[float, float]] = []
     start: float | None = None
