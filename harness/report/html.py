@@ -161,8 +161,6 @@ def _summary(result: RunResult, met: int) -> str:
         ("Recorded", _e(_recorded(result, failed_reads))),
         ("Shadows", _e(", ".join(track.key for track in result.shadows))
          if result.shadows else "none touched"),
-        ("Rain truth", _e(", ".join(f"{_seconds(a)} to {_seconds(b)}" for a, b in result.rain))
-         if result.rain else "none declared"),
         ("Wall time", _e(f"{result.wall_seconds:g} s")),
         ("Delivery", "<br>".join(f"{_e(name)}: {count}" for name, count
                                  in result.delivery.items() if count)
@@ -171,6 +169,9 @@ def _summary(result: RunResult, met: int) -> str:
             f"{count}&times; {_e(text)}" for text, count in result.problems.items())
          if result.problems else "nothing"),
     ]
+    if result.rain:  # the truth, when the scenario declares one
+        rows.insert(7, ("Rain truth", _e(", ".join(f"{_seconds(a)} to {_seconds(b)}"
+                                                   for a, b in result.rain))))
     body = "\n".join(f"<tr><th>{name}</th><td>{value}</td></tr>" for name, value in rows)
     return f'<table class="summary" id="summary">\n{body}\n</table>'
 
