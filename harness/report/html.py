@@ -43,6 +43,7 @@ CAPTIONS: dict[str, str] = {
                      "declares no truth to compare them with.",
     "version": "The local Shadow's version over time; shaded: no Shadow.",
     "messages": "Messages per topic.",
+    "traffic": "Messages over time, per topic.",
     SHADOW_PLOT: "A Shadow the run touched: its reported numbers and true/false values, and "
                  "its version, over time; shaded: no Shadow.",
 }

@@ -16,6 +16,8 @@ Shadows and topics its own scenario touched, for the weather station or any othe
 * ``shadow-<thing>[-<name>].png``, one per other Shadow the run touched (and for the main one
   when ``shadow.png`` is not drawn): its numeric and true/false reported fields over time and
   its version, the truth's rainy stretches shaded when there are any;
+* ``traffic.png`` (when the run recorded when messages came): per topic with traffic (the
+  busiest :data:`MAX_TOPICS`), its messages per stretch of the run;
 * ``messages.png``: the message count per topic.
 
 :func:`render_plots` draws them into a folder and returns, for each, a :class:`PlotInfo`
@@ -75,6 +77,8 @@ PLOTS: tuple[str, ...] = ("sensor", "shadow", "rain", "version", "messages")
 SHADOW_PLOT = "shadow-"
 #: reported fields drawn per Shadow (the first ones to appear)
 MAX_PANELS = 8
+#: topics drawn in the traffic plot (the busiest)
+MAX_TOPICS = 10
 
 
 @dataclass(frozen=True)
@@ -158,6 +162,8 @@ def plot_names(result: RunResult) -> list[str]:
     if station or (not result.shadows and any(s.version is not None for s in result.samples)):
         names.append("version")
     names += [shadow_plot_name(track) for track in tracks]
+    if any(any(counts) for counts in result.traffic.values()):
+        names.append("traffic")
     names.append("messages")
     return names
 
@@ -171,7 +177,7 @@ def render_plots(result: RunResult, folder: str | Path,
     folder.mkdir(parents=True, exist_ok=True)
     makers: dict[str, Callable[[RunResult, Figure, TimeAxis], _Drawn]] = {
         "sensor": _sensor, "shadow": _shadow, "rain": _rain, "version": _version,
-        "messages": _messages,
+        "traffic": _traffic, "messages": _messages,
     }
     for track in result.shadows:
         makers[shadow_plot_name(track)] = _track_plot(track)
@@ -393,6 +399,48 @@ def _messages(result: RunResult, figure: Figure, axis: TimeAxis) -> _Drawn:
     ax.set_title(_text(title))
     ax.grid(axis="x", alpha=0.3)
     return drawn
+
+
+def _traffic(result: RunResult, figure: Figure, axis: TimeAxis) -> _Drawn:
+    """A panel per topic (the busiest :data:`MAX_TOPICS`, in topic order): its messages in
+    each stretch of the run."""
+    busiest = sorted(result.traffic, key=lambda t: -sum(result.traffic[t]))[:MAX_TOPICS]
+    topics = [t for t in result.traffic if t in busiest]
+    figure.set_size_inches(10, 1.2 + 1.1 * max(len(topics), 1))
+    axes = list(figure.subplots(max(len(topics), 1), 1, sharex=True, squeeze=False)[:, 0])
+    title = f"Messages over time, per topic: {result.scenario}"
+    bins = len(next(iter(result.traffic.values()), [])) or 1
+    width = result.duration / bins
+    caption = (f"When messages came on each topic: how many in each {_span(width)} of the "
+               "run")
+    more = len(result.traffic) - len(topics)
+    caption += f" ({more} quieter topics not drawn)." if more > 0 else "."
+    drawn = _Drawn(title, caption, axes, xlabel=axis.label)
+    edges = [axis(i * width) for i in range(bins + 1)]
+    for ax, topic in zip(axes, topics, strict=False):
+        counts = result.traffic[topic]
+        drawn.add(topic, sum(counts), BAR_COLOR)
+        ax.stairs(counts, edges, fill=True, color=BAR_COLOR)
+        _frame(ax, result, axis, "")
+        ax.set_ylim(0, max(counts) * 1.15 or 1)
+        ax.yaxis.get_major_locator().set_params(integer=True)
+        ax.set_title(_text(f"{topic} ({sum(counts)})"), fontsize="small", loc="left")
+    if not topics:
+        _frame(axes[0], result, axis, "")
+        _note(axes[0], "no messages were published")
+    axes[-1].set_xlabel(axis.label)
+    figure.supylabel(f"Messages per {_span(width)}")
+    figure.suptitle(_text(title))
+    return drawn
+
+
+def _span(seconds: float) -> str:
+    """A stretch of time in words: ``1 s``, ``2.5 min``, ``1.2 h``."""
+    if seconds >= 3600:
+        return f"{seconds / 3600:.3g} h"
+    if seconds >= 60:
+        return f"{seconds / 60:.3g} min"
+    return f"{seconds:.3g} s"
 
 
 def _track_plot(track: ShadowTrack) -> Callable[[RunResult, Figure, TimeAxis], _Drawn]:

@@ -35,6 +35,8 @@ REPORTED_FIELDS = ("temperature", "pressure", "humidity", "rain_probability",
 READINGS_TOPIC = "bme680/readings"  # where the scenario's device program publishes
 #: numeric (or true/false) reported fields kept per touched Shadow; the rest are left out
 MAX_SHADOW_FIELDS = 12
+#: the stretches of a run its message traffic is counted in, per topic
+TRAFFIC_BINS = 120
 #: log lines kept per function (the last ones)
 MAX_LOG_LINES = 400
 #: a Shadow's topics: ``$aws/things/<thing>/shadow[/name/<name>]/<operation>``
@@ -140,6 +142,8 @@ class RunResult:
     samples: list[Sample] = field(default_factory=list)
     readings: list[Reading] = field(default_factory=list)
     messages: dict[str, int] = field(default_factory=dict)  # topic -> count
+    #: per topic, its messages in each of :data:`TRAFFIC_BINS` equal stretches of the run
+    traffic: dict[str, list[int]] = field(default_factory=dict)
     rain: list[tuple[float, float]] = field(default_factory=list)  # truth: rainy intervals
     wall_seconds: float = 0.0
     #: what the core refused or could not deliver, with how often: messages that stopped on
@@ -181,6 +185,7 @@ class RunResult:
             samples=[Sample(**s) for s in data["samples"]],
             readings=[Reading(**r) for r in data["readings"]],
             messages=dict(data["messages"]),
+            traffic={str(k): [int(n) for n in v] for k, v in (data.get("traffic") or {}).items()},
             rain=[(float(a), float(b)) for a, b in data.get("rain", [])],
             wall_seconds=data.get("wall_seconds", 0.0),
             problems={str(k): int(v) for k, v in (data.get("problems") or {}).items()},
@@ -235,6 +240,7 @@ class RunRecorder:
         self.counts: dict[str, int] = {}
         self.problems: dict[str, int] = {}
         self.delivery: dict[str, int] = {}
+        self.traffic: dict[str, list[int]] = {}
         self.logs: list[LogRecord] = []
         self._air = None
         if scenario.environment is not None and scenario.device is not None:
@@ -262,6 +268,7 @@ class RunRecorder:
         updated but not followed."""
         self.readings_seen = self.readings(session)
         self.counts = self.message_counts(session)
+        self.traffic = traffic(session.messages(), self.scenario.duration)
         self.problems = platform_problems(session)
         self.logs = self.collect_logs(session)
         for (thing, name), samples in updated_shadows(session.messages()).items():
@@ -324,6 +331,17 @@ class RunRecorder:
         if core is not None:
             records.append(LogRecord("core", "core", len(core), core[-MAX_LOG_LINES:]))
         return records
+
+
+def traffic(messages: Iterable[Any], duration: float) -> dict[str, list[int]]:
+    """Per topic (sorted), how many messages came in each of :data:`TRAFFIC_BINS` equal
+    stretches of a run of ``duration`` seconds (the last one takes the end itself)."""
+    found: dict[str, list[int]] = {}
+    width = duration / TRAFFIC_BINS if duration > 0 else 1.0
+    for message in messages:
+        counts = found.setdefault(message.topic, [0] * TRAFFIC_BINS)
+        counts[min(max(int(message.time // width), 0), TRAFFIC_BINS - 1)] += 1
+    return dict(sorted(found.items()))
 
 
 def touched_shadows(scenario: Scenario) -> list[tuple[str, str | None]]:
@@ -463,6 +481,7 @@ def record_run(path: str | Path, *, rig: Rig | None = None,
                                 if o.index < len(scenario.expectations) else "")
                   for o in result.outcomes],
         samples=recorder.samples, readings=recorder.readings_seen, messages=recorder.counts,
+        traffic=recorder.traffic,
         problems=recorder.problems, delivery=recorder.delivery,
         rain=[(interval.start, interval.end) for interval in scenario.truth.rain]
         if scenario.truth else [],

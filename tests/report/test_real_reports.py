@@ -134,7 +134,8 @@ def test_the_screenshot_is_the_whole_page(shown: Shown) -> None:
 # -- the station ------------------------------------------------------------------------
 
 def test_the_station_shows_what_it_always_showed(station: Shown) -> None:
-    assert list(station.report.plots) == list(plots.PLOTS)
+    assert [name for name in station.report.plots if name != "traffic"] == list(plots.PLOTS)
+    assert station.report.plots["traffic"].series == station.report.result.messages
     info = station.report.plots["sensor"]
     assert info.series["temperature reading"] > 1000  # a reading every 5 s for 2 h
     assert station.report.plots["rain"].series["rainy (truth)"] == 1
@@ -156,7 +157,8 @@ def test_the_station_rain_truth_is_painted_where_it_was(station: Shown) -> None:
 
 def test_the_user_project_plots_its_own_shadow_and_topics(user: Shown) -> None:
     drawn = user.report.plots
-    assert list(drawn) == [f"{SHADOW_PLOT}greenhouse", "messages"]
+    assert list(drawn) == [f"{SHADOW_PLOT}greenhouse", "traffic", "messages"]
+    assert drawn["traffic"].series == drawn["messages"].series == user.report.result.messages
     shadow = drawn[f"{SHADOW_PLOT}greenhouse"].series
     assert shadow["reported humidity"] > 0 and shadow["reported humidity_alert"] > 0
     assert shadow["version"] > 0
