@@ -272,8 +272,11 @@ class RunRecorder:
         self.problems = platform_problems(session)
         self.logs = self.collect_logs(session)
         for (thing, name), samples in updated_shadows(session.messages()).items():
-            if (thing, name) not in self.tracks:
+            track = self.tracks.get((thing, name))
+            if track is None:
                 self.tracks[(thing, name)] = ShadowTrack(thing, name, samples)
+            elif samples and all(sample.version is None for sample in track.samples):
+                track.samples = samples  # updated, but the session could not read it
 
     def closed(self, session: RigSession) -> None:
         """After the session closed: the final delivery counts (what closing dropped too)."""
@@ -384,8 +387,9 @@ def _shadow_document(session: RigSession, thing: str, name: str | None
         return session.shadow(thing)
     try:
         return session.shadow(thing, name)  # type: ignore[call-arg]
-    except TypeError:  # a rig whose sessions read classic Shadows only
-        return None
+    except TypeError:  # a session that reads classic Shadows only: its core's, if simulated
+        sim = getattr(session, "sim", None)
+        return None if sim is None else sim.shadow(thing, name)
 
 
 def shadow_sample(t: float, document: dict[str, Any] | None) -> ShadowSample:

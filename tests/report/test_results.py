@@ -7,16 +7,19 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.report.plots import render_plots
 from harness.report.results import (
     TRAFFIC_BINS,
     RunResult,
+    record_run,
     shadow_sample,
     touched_shadows,
     traffic,
     updated_shadows,
 )
+from harness.rigs.sim import SimRig
 from harness.scenarios.schema import Scenario
-from tests.report.real_runs import RealReport
+from tests.report.real_runs import USER_GROUP, USER_LAMBDA, RealReport, user_project
 
 
 @dataclass
@@ -96,3 +99,27 @@ def test_an_older_results_file_still_reads(user_report: RealReport) -> None:
     old = RunResult.from_dict(data)
     assert old.shadows == [] and old.logs == [] and old.traffic == {}
     assert old.outcomes[0].sentence == ""
+
+
+def test_a_named_shadow_the_lambda_updates_gets_its_own_plot(tmp_path: Path) -> None:
+    """The greenhouse Lambda also reports its limit in a named Shadow, ``limits``: the run
+    finds it in the Shadow's update messages and the report plots it."""
+    group, scenario = user_project(tmp_path / "greenhouse")
+    named = "$aws/things/greenhouse/shadow/name/limits"
+    group.write_text(USER_GROUP.replace("resources: [$aws/things/greenhouse/shadow]",
+                                        f"resources: [$aws/things/greenhouse/shadow, {named}]"))
+    (group.parent / "humidity_alert.py").write_text(USER_LAMBDA.replace("    log.info(", """\
+    ipc.update_thing_shadow(thing_name="greenhouse", shadow_name="limits", payload=json.dumps(
+        {"state": {"reported": {"limit": LIMIT}}}).encode())
+    log.info(""", 1))
+    result = record_run(scenario, rig=SimRig(group))
+    assert result.passed
+    limits = result.shadows[1]
+    assert (limits.key, limits.fields) == ("greenhouse/limits", ["limit"])
+    assert [(s.t, s.version, s.reported) for s in limits.samples] == [
+        (t, version, {"limit": 80.0}) for version, t in enumerate((10.0, 40.0, 70.0, 100.0), 1)]
+    drawn = render_plots(result, tmp_path / "report")
+    assert list(drawn) == ["shadow-greenhouse", "shadow-greenhouse-limits", "traffic",
+                           "messages"]
+    assert drawn["shadow-greenhouse-limits"].series["reported limit"] == 5  # and at the end
+    assert 'the "limits" Shadow of greenhouse' in drawn["shadow-greenhouse-limits"].caption
