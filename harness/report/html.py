@@ -1,8 +1,10 @@
 """The HTML report of a scenario run: one self-contained ``report.html``.
 
 :func:`write_html` writes the scenario's name, rig, seed and duration, the verdict, a table of
-the expectations (met or FAILED, when one first failed and the value seen), the plots of
-:mod:`harness.report.plots` with captions, and the message count per topic. Everything is in
+the expectations (met or FAILED, when one first failed and the value seen, each told as a
+sentence: :mod:`harness.report.sentences`), the plots of :mod:`harness.report.plots` with
+captions, the message count per topic, and a collapsed section per function's log (and the
+device program's and the core's) with its last lines. Everything is in
 the one file: the PNGs as ``data:`` URIs, the CSS inline, no script and no external URL (a
 Content-Security-Policy in the page says so to the browser), so the file can be mailed,
 attached to a CI run or opened from disk. All text from the run is HTML-escaped.
@@ -19,8 +21,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from harness.report.plots import PLOTS, PlotInfo, render_plots
-from harness.report.results import OutcomeRecord, RunResult
+from harness.report.plots import SHADOW_PLOT, PlotInfo, render_plots
+from harness.report.results import MAX_LOG_LINES, LogRecord, OutcomeRecord, RunResult
+from harness.report.sentences import sentence as sentence_of
 
 REPORT_NAME = "report.html"
 MISSING = "<missing>"  # an outcome's value when the path was not there
@@ -40,6 +43,9 @@ CAPTIONS: dict[str, str] = {
                      "declares no truth to compare them with.",
     "version": "The local Shadow's version over time; shaded: no Shadow.",
     "messages": "Messages per topic.",
+    "traffic": "Messages over time, per topic.",
+    SHADOW_PLOT: "A Shadow the run touched: its reported numbers and true/false values, and "
+                 "its version, over time; shaded: no Shadow.",
 }
 
 STYLE = f"""
@@ -67,7 +73,19 @@ code {{ font: 0.9em ui-monospace, "DejaVu Sans Mono", monospace; word-break: bre
 figure {{ margin: 16px 0 24px; }}
 figure img {{ display: block; max-width: 100%; height: auto; border: 1px solid #d0d7de; }}
 figcaption {{ color: #3d444d; margin-top: 6px; }}
-figcaption .series {{ color: #59636e; font-size: 0.9em; }}
+td.label .sentence {{ display: block; color: #3d444d; }}
+td.label .description + .sentence {{ font-size: 0.92em; color: #59636e; margin-top: 2px; }}
+details.log {{ border: 1px solid #d0d7de; border-radius: 6px; margin: 8px 0; }}
+details.log summary {{ cursor: pointer; padding: 6px 10px; background: #f6f8fa;
+                      border-radius: 6px; font-weight: 600; }}
+details.log[open] summary {{ border-bottom: 1px solid #d0d7de; border-radius: 6px 6px 0 0; }}
+details.log summary .errors {{ color: {FAILED_COLOR}; font-weight: 600; margin-left: 6px; }}
+details.log pre {{ margin: 0; padding: 8px 10px; max-height: 28em; overflow: auto;
+                  font: 0.8em/1.4 ui-monospace, "DejaVu Sans Mono", monospace;
+                  white-space: pre-wrap; word-break: break-all; }}
+details.log pre .error {{ color: {FAILED_COLOR}; }}
+details.log pre .warn {{ color: #9a6700; }}
+details.log p.cut {{ margin: 0; padding: 6px 10px 0; color: #59636e; font-size: 0.85em; }}
 footer {{ color: #59636e; font-size: 0.85em; border-top: 1px solid #d0d7de;
          max-width: 1040px; margin: 24px auto 0; padding: 8px 16px 24px; }}
 """
@@ -117,6 +135,8 @@ def render_html(result: RunResult, plots: Mapping[str, PlotInfo | Path]) -> str:
         *_figures(plots, has_truth=bool(result.rain)),
         '<h2 id="messages">Messages per topic</h2>',
         _messages(result.messages),
+        '<h2 id="logs">Logs</h2>',
+        *_logs(result.logs),
         "</main>",
         f"<footer>Scenario report made by gg-edge-harness from the run's results "
         f"(format {_e(result.format)}). This page is self-contained: its plots are embedded "
@@ -139,10 +159,9 @@ def _summary(result: RunResult, met: int) -> str:
         ("Duration", _e(_seconds(result.duration))),
         ("Verdict", f"{'PASSED' if result.passed else 'FAILED'}: {met} of "
                     f"{len(result.outcomes)} expectations met"),
-        ("Recorded", f"{len(result.samples)} samples, {len(result.readings)} readings "
-                     f"({failed_reads} failed), {sum(result.messages.values())} messages"),
-        ("Rain truth", _e(", ".join(f"{_seconds(a)} to {_seconds(b)}" for a, b in result.rain))
-         if result.rain else "none declared"),
+        ("Recorded", _e(_recorded(result, failed_reads))),
+        ("Shadows", _e(", ".join(track.key for track in result.shadows))
+         if result.shadows else "none touched"),
         ("Wall time", _e(f"{result.wall_seconds:g} s")),
         ("Delivery", "<br>".join(f"{_e(name)}: {count}" for name, count
                                  in result.delivery.items() if count)
@@ -151,6 +170,9 @@ def _summary(result: RunResult, met: int) -> str:
             f"{count}&times; {_e(text)}" for text, count in result.problems.items())
          if result.problems else "nothing"),
     ]
+    if result.rain:  # the truth, when the scenario declares one
+        rows.insert(7, ("Rain truth", _e(", ".join(f"{_seconds(a)} to {_seconds(b)}"
+                                                   for a, b in result.rain))))
     body = "\n".join(f"<tr><th>{name}</th><td>{value}</td></tr>" for name, value in rows)
     return f'<table class="summary" id="summary">\n{body}\n</table>'
 
@@ -168,33 +190,29 @@ def _expectations(outcomes: list[OutcomeRecord]) -> str:
             f'<td class="{state}">{"met" if outcome.met else "FAILED"}</td>'
             f'<td class="time">{failed_at}</td>'
             f"<td>{_value(outcome.value)}</td>"
-            f'<td class="label">{_label(outcome.label)}</td></tr>')
+            f'<td class="label" title="{_e(outcome.label)}">{_label(outcome)}</td></tr>')
     head = ('<tr><th class="number">#</th><th>Result</th><th>First failed at</th>'
             "<th>Value seen</th><th>Expectation</th></tr>")
     return '<table class="expectations">\n' + head + "\n" + "\n".join(rows) + "\n</table>"
 
 
 def _figures(plots: Mapping[str, PlotInfo | Path], *, has_truth: bool) -> list[str]:
-    names = [n for n in PLOTS if n in plots] + [n for n in plots if n not in PLOTS]
     figures = []
-    for name in names:
-        plot = plots[name]
+    for name, plot in plots.items():
         path = plot.path if isinstance(plot, PlotInfo) else Path(plot)
         data = path.read_bytes()
         width, height = _png_size(data)
+        key = SHADOW_PLOT if name.startswith(SHADOW_PLOT) else name
         if isinstance(plot, PlotInfo):
-            alt, caption = plot.title, plot.caption or CAPTIONS.get(name, "")
-            series = ", ".join(f"{_e(s)}: {n}" for s, n in plot.series.items())
-            detail = f'<br><span class="series">Drawn: {series}.</span>' if series else ""
+            alt, caption = plot.title, plot.caption or CAPTIONS.get(key, "")
         else:
-            key = "rain-no-truth" if name == "rain" and not has_truth else name
-            alt, caption, detail = CAPTIONS.get(key, name), CAPTIONS.get(key, ""), ""
+            key = "rain-no-truth" if name == "rain" and not has_truth else key
+            alt, caption = CAPTIONS.get(key, name), CAPTIONS.get(key, "")
         source = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
         figures.append(
             f'<figure id="plot-{_e(name)}">'
             f'<img src="{source}" width="{width}" height="{height}" alt="{_e(alt)}">'
-            f"<figcaption><strong>{_e(path.name)}</strong>: {_e(caption)}{detail}"
-            "</figcaption></figure>")
+            f"<figcaption>{_e(caption)}</figcaption></figure>")
     if not figures:
         figures.append("<p>No plots.</p>")
     return figures
@@ -236,11 +254,67 @@ def _value(value: Any) -> str:
     return f"<code>{_e(json.dumps(value, ensure_ascii=False, default=repr))}</code>"
 
 
-def _label(label: str) -> str:
-    """An expectation's description, or (when it has none) its YAML as JSON, in code."""
-    if label.startswith("{"):
+def _label(outcome: OutcomeRecord) -> str:
+    """An expectation as a sentence (under its description, when it has one); its YAML as
+    JSON, in code, when no sentence can be made of it."""
+    label = outcome.label
+    sentence = outcome.sentence or sentence_of(label)
+    described = not label.startswith("{")
+    if sentence and described:
+        return (f'<span class="description">{_e(label)}</span>'
+                f'<span class="sentence">{_e(sentence)}</span>')
+    if sentence:
+        return f'<span class="sentence">{_e(sentence)}</span>'
+    if not described:
         return f"<code>{_e(label)}</code>"
     return _e(label)
+
+
+def _recorded(result: RunResult, failed_reads: int) -> str:
+    parts = [f"{len(result.samples)} samples"]
+    if result.readings:
+        parts.append(f"{len(result.readings)} readings ({failed_reads} failed)")
+    parts.append(f"{sum(result.messages.values())} messages")
+    return ", ".join(parts)
+
+
+def log_title(log: LogRecord) -> str:
+    """How the report names a log: the function's name, ``device bme680-sensor``,
+    ``Greengrass core``."""
+    if log.kind == "core":
+        return "Greengrass core"
+    if log.kind == "device":
+        return f"device {log.name.split(':', 1)[-1]}"
+    return log.name
+
+
+def _logs(logs: list[LogRecord]) -> list[str]:
+    """A collapsed ``<details>`` per log: its name and length, its last lines inside."""
+    if not logs:
+        return ["<p>No logs were recorded.</p>"]
+    sections = []
+    for log in logs:
+        errors = sum(1 for line in log.lines if "[ERROR]" in line or "Traceback" in line)
+        noun = "line" if log.total == 1 else "lines"
+        marks = f'<span class="errors">{errors} with errors</span>' if errors else ""
+        lines = []
+        for line in log.lines:
+            kind = "error" if "[ERROR]" in line else "warn" if "[WARN]" in line else ""
+            lines.append(f'<span class="{kind}">{_e(line)}</span>' if kind else _e(line))
+        cut = (f'<p class="cut">The last {len(log.lines)} of {log.total} lines '
+               f"(a report keeps at most {MAX_LOG_LINES}).</p>"
+               if len(log.lines) < log.total else "")
+        body = "<pre>" + "\n".join(lines) + "</pre>" if log.lines else \
+            '<p class="cut">The log is empty.</p>'
+        sections.append(
+            f'<details class="log" id="log-{_e(_slug(log.name))}">'
+            f"<summary>{_e(log_title(log))} ({log.total} {noun}){marks}</summary>"
+            f"{cut}{body}</details>")
+    return sections
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in name)
 
 
 def _png_size(data: bytes) -> tuple[int, int]:

@@ -34,7 +34,8 @@ def junit_xml(results: Sequence[RunResult]) -> str:
                            else f"failed, saw {outcome.value!r}")
                 failure = ET.SubElement(case, "failure", message=message,
                                         type="ExpectationFailed")
-                failure.text = f"{outcome.label}\n{message}"
+                said = f"\n{outcome.sentence}" if outcome.sentence else ""
+                failure.text = f"{outcome.label}{said}\n{message}"
     ET.indent(suites)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites, "unicode") + "\n"
 

@@ -1,17 +1,29 @@
 """The report's plots: PNG files drawn from a :class:`~harness.report.results.RunResult`.
 
-:func:`render_plots` draws five figures into a folder and returns, for each, a
-:class:`PlotInfo` saying what it shows (title, series and their point counts, colours, where
-the axes are in the image) so that tests can check a plot's content and not only that a file
-exists; :func:`make_plots` is the same with just the paths.
+Which plots a run gets follows what it recorded (:func:`plot_names`), so a report shows the
+Shadows and topics its own scenario touched, for the weather station or any other group:
 
-* ``sensor.png``: what the device published on ``bme680/readings`` (temperature, pressure,
-  humidity), failed reads marked, and the air the scenario gave the sensor (the truth);
-* ``shadow.png``: what the local Shadow reported for the same three, against the truth;
-* ``rain.png``: the rain probability and prediction in the Shadow, the rainy stretches of the
-  scenario's truth shaded (the title says when the scenario declares no truth);
-* ``version.png``: the Shadow's version, with gaps (shaded) while there is no Shadow;
+* ``sensor.png`` (when the run has readings on ``bme680/readings``): what the device
+  published (temperature, pressure, humidity), failed reads marked, and the air the scenario
+  gave the sensor (the truth);
+* ``shadow.png`` (when the main Shadow reported temperature, pressure or humidity of a
+  scenario with air): those against the truth;
+* ``rain.png`` (when the scenario declares rain truth or the Shadow reports a rain
+  probability or prediction): the probability and prediction, the rainy stretches of the
+  truth shaded;
+* ``version.png`` (with ``shadow.png``): the main Shadow's version, shaded while there is no
+  Shadow;
+* ``shadow-<thing>[-<name>].png``, one per other Shadow the run touched (and for the main one
+  when ``shadow.png`` is not drawn): its numeric and true/false reported fields over time and
+  its version, the truth's rainy stretches shaded when there are any;
+* ``traffic.png`` (when the run recorded when messages came): per topic with traffic (the
+  busiest :data:`MAX_TOPICS`), its messages per stretch of the run;
 * ``messages.png``: the message count per topic.
+
+:func:`render_plots` draws them into a folder and returns, for each, a :class:`PlotInfo`
+saying what it shows (title, series and their point counts, colours, where the axes are in
+the image) so that tests can check a plot's content and not only that a file exists;
+:func:`make_plots` is the same with just the paths.
 
 Figures are drawn with :class:`matplotlib.figure.Figure` on an Agg canvas (no pyplot, no
 global backend) under matplotlib's default style, at a fixed DPI and without the
@@ -21,6 +33,7 @@ global backend) under matplotlib's default style, at a fixed DPI and without the
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +46,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from harness.report.results import Reading, RunResult, Sample
+from harness.report.results import Reading, RunResult, Sample, ShadowSample, ShadowTrack
 
 DPI = 100
 PNG_METADATA: dict[str, str | None] = {"Software": None}  # no matplotlib version in the file
@@ -45,7 +58,8 @@ TRUTH_COLOR = "#7f7f7f"  # the air the scenario gave the sensor (truth)
 FAIL_COLOR = "#d62728"  # failed reads
 PROBABILITY_COLOR = "#9467bd"
 PREDICTION_COLOR = "#ff7f0e"
-RAIN_SHADE_COLOR = "#bfe0f5"  # rainy stretches of the truth
+RAIN_SHADE_COLOR = "#a6d2f2"  # rainy stretches of the truth
+RAIN_EDGE_COLOR = "#08519c"  # their edges
 NO_SHADOW_COLOR = "#dcdcdc"  # stretches without a Shadow (unlike the grid, #e7e7e7)
 VERSION_COLOR = "#17becf"
 BAR_COLOR = "#8c564b"  # message counts
@@ -57,7 +71,14 @@ QUANTITIES: tuple[tuple[str, str, str], ...] = (
 )
 # the smallest y range shown for each quantity (its unit)
 MIN_SPAN: dict[str, float] = {"temperature": 2.0, "pressure": 4.0, "humidity": 4.0}
+#: the weather station's plots, in the order a report shows them
 PLOTS: tuple[str, ...] = ("sensor", "shadow", "rain", "version", "messages")
+#: a Shadow's own plot: ``shadow-`` and its thing (and name)
+SHADOW_PLOT = "shadow-"
+#: reported fields drawn per Shadow (the first ones to appear)
+MAX_PANELS = 8
+#: topics drawn in the traffic plot (the busiest)
+MAX_TOPICS = 10
 
 
 @dataclass(frozen=True)
@@ -114,20 +135,56 @@ class PlotInfo:
         return left + (x - low) / (high - low) * (right - left)
 
 
+def shadow_plot_name(track: ShadowTrack) -> str:
+    """The name of ``track``'s own plot: ``shadow-greenhouse``, ``shadow-greenhouse-config``."""
+    return SHADOW_PLOT + re.sub(r"[^A-Za-z0-9_.]+", "-", track.key.replace("/", "-"))
+
+
+def _station_shadow(result: RunResult) -> bool:
+    """Whether the main Shadow reported air quantities of a scenario with air (truth)."""
+    return any(s.air for s in result.samples) and any(
+        key in s.reported for s in result.samples for key, _, _ in QUANTITIES)
+
+
+def plot_names(result: RunResult) -> list[str]:
+    """The plots ``result`` gets, in report order (see the module's description)."""
+    names = []
+    if result.readings:
+        names.append("sensor")
+    station = _station_shadow(result)
+    if station:
+        names.append("shadow")
+    if result.rain or any(key in s.reported for s in result.samples
+                          for key in ("rain_probability", "rain_prediction")):
+        names.append("rain")
+    tracks = [t for t in result.shadows
+              if not (station and t.name is None and t.thing == result.thing)]
+    if station or (not result.shadows and any(s.version is not None for s in result.samples)):
+        names.append("version")
+    names += [shadow_plot_name(track) for track in tracks]
+    if any(any(counts) for counts in result.traffic.values()):
+        names.append("traffic")
+    names.append("messages")
+    return names
+
+
 def render_plots(result: RunResult, folder: str | Path,
                  only: Iterable[str] | None = None) -> dict[str, PlotInfo]:
-    """Draw the plots of ``result`` into ``folder`` (made if missing): all five of
-    :data:`PLOTS`, or those named in ``only``; what each shows, by name."""
+    """Draw the plots of ``result`` into ``folder`` (made if missing): those
+    :func:`plot_names` gives, or those named in ``only`` (any of :data:`PLOTS`, or a
+    touched Shadow's); what each shows, by name."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     makers: dict[str, Callable[[RunResult, Figure, TimeAxis], _Drawn]] = {
         "sensor": _sensor, "shadow": _shadow, "rain": _rain, "version": _version,
-        "messages": _messages,
+        "traffic": _traffic, "messages": _messages,
     }
-    names = PLOTS if only is None else tuple(only)
-    unknown = sorted(set(names) - set(PLOTS))
+    for track in result.shadows:
+        makers[shadow_plot_name(track)] = _track_plot(track)
+    names = plot_names(result) if only is None else list(only)
+    unknown = sorted(set(names) - set(makers))
     if unknown:
-        raise ValueError(f"no such plot: {', '.join(unknown)} (plots: {', '.join(PLOTS)})")
+        raise ValueError(f"no such plot: {', '.join(unknown)} (plots: {', '.join(makers)})")
     axis = time_axis(result.duration)
     plots: dict[str, PlotInfo] = {}
     with matplotlib.style.context("default"):
@@ -241,19 +298,27 @@ def _shadow(result: RunResult, figure: Figure, axis: TimeAxis) -> _Drawn:
 def _rain(result: RunResult, figure: Figure, axis: TimeAxis) -> _Drawn:
     figure.set_size_inches(10, 4.5)
     ax = figure.subplots()
-    if result.rain:
+    rain = rain_in_run(result)
+    if rain:
         title = f"Rain probability and prediction against the truth: {result.scenario}"
+    elif result.rain:
+        title = (f"Rain probability and prediction (no rain truth within the run): "
+                 f"{result.scenario}")
     else:
         title = (f"Rain probability and prediction (no rain truth in the scenario): "
                  f"{result.scenario}")
     caption = ("The inference Lambda's rain probability and prediction (0 or 1) in the local "
                "Shadow at each stop of the run; ")
-    caption += ("shaded: the stretches the scenario's truth says were rainy." if result.rain
-                else "the scenario declares no truth to compare them with.")
+    if rain:
+        caption += ("shaded blue, edges dashed: the stretches the scenario's truth says were "
+                    "rainy.")
+    elif result.rain:
+        caption += "the rainy stretches of the scenario's truth all lie outside the run."
+    else:
+        caption += "the scenario declares no truth to compare them with."
     drawn = _Drawn(title, caption, [ax], xlabel=axis.label)
-    for start, end in result.rain:
-        ax.axvspan(axis(start), axis(end), color=RAIN_SHADE_COLOR, linewidth=0, zorder=0)
-    drawn.add("rainy (truth)", len(result.rain), RAIN_SHADE_COLOR)
+    _rain_truth(ax, result, axis)
+    drawn.add("rainy (truth)", len(rain), RAIN_SHADE_COLOR)
     times = [axis(s.t) for s in result.samples]
     probability = [_value(s.reported.get("rain_probability")) for s in result.samples]
     prediction = [_value(s.reported.get("rain_prediction")) for s in result.samples]
@@ -266,8 +331,8 @@ def _rain(result: RunResult, figure: Figure, axis: TimeAxis) -> _Drawn:
             label="rain prediction (0/1)", zorder=2)
     _isolated(ax, times, prediction, PREDICTION_COLOR)
     handles, _ = ax.get_legend_handles_labels()
-    if result.rain:
-        handles.append(Patch(color=RAIN_SHADE_COLOR, label="rainy (truth)"))
+    if rain_in_run(result):
+        handles.append(_rain_patch(len(rain_in_run(result))))
     ax.legend(handles=handles, loc="best", fontsize="small")
     ax.set_ylim(-0.05, 1.05)
     _frame(ax, result, axis, "Probability / prediction")
@@ -336,6 +401,122 @@ def _messages(result: RunResult, figure: Figure, axis: TimeAxis) -> _Drawn:
     return drawn
 
 
+def _traffic(result: RunResult, figure: Figure, axis: TimeAxis) -> _Drawn:
+    """A panel per topic (the busiest :data:`MAX_TOPICS`, in topic order): its messages in
+    each stretch of the run."""
+    busiest = sorted(result.traffic, key=lambda t: -sum(result.traffic[t]))[:MAX_TOPICS]
+    topics = [t for t in result.traffic if t in busiest]
+    figure.set_size_inches(10, 1.2 + 1.1 * max(len(topics), 1))
+    axes = list(figure.subplots(max(len(topics), 1), 1, sharex=True, squeeze=False)[:, 0])
+    title = f"Messages over time, per topic: {result.scenario}"
+    bins = len(next(iter(result.traffic.values()), [])) or 1
+    width = result.duration / bins
+    caption = (f"When messages came on each topic: how many in each {_span(width)} of the "
+               "run")
+    more = len(result.traffic) - len(topics)
+    caption += f" ({more} quieter topics not drawn)." if more > 0 else "."
+    drawn = _Drawn(title, caption, axes, xlabel=axis.label)
+    edges = [axis(i * width) for i in range(bins + 1)]
+    for ax, topic in zip(axes, topics, strict=False):
+        counts = result.traffic[topic]
+        drawn.add(topic, sum(counts), BAR_COLOR)
+        ax.stairs(counts, edges, fill=True, color=BAR_COLOR)
+        _frame(ax, result, axis, "")
+        ax.set_ylim(0, max(counts) * 1.15 or 1)
+        ax.yaxis.get_major_locator().set_params(integer=True)
+        ax.set_title(_text(f"{topic} ({sum(counts)})"), fontsize="small", loc="left")
+    if not topics:
+        _frame(axes[0], result, axis, "")
+        _note(axes[0], "no messages were published")
+    axes[-1].set_xlabel(axis.label)
+    figure.supylabel(f"Messages per {_span(width)}")
+    figure.suptitle(_text(title))
+    return drawn
+
+
+def _span(seconds: float) -> str:
+    """A stretch of time in words: ``1 s``, ``2.5 min``, ``1.2 h``."""
+    if seconds >= 3600:
+        return f"{seconds / 3600:.3g} h"
+    if seconds >= 60:
+        return f"{seconds / 60:.3g} min"
+    return f"{seconds:.3g} s"
+
+
+def _track_plot(track: ShadowTrack) -> Callable[[RunResult, Figure, TimeAxis], _Drawn]:
+    def draw(result: RunResult, figure: Figure, axis: TimeAxis) -> _Drawn:
+        return _track(result, track, figure, axis)
+    return draw
+
+
+def _track(result: RunResult, track: ShadowTrack, figure: Figure, axis: TimeAxis) -> _Drawn:
+    """One touched Shadow: a panel per reported number or true/false field (the first
+    :data:`MAX_PANELS`), then its version; shaded grey where there is no Shadow, blue where
+    the truth says it rained."""
+    fields = track.fields[:MAX_PANELS]
+    figure.set_size_inches(10, 1.2 + 1.75 * (len(fields) + 1))
+    axes = list(figure.subplots(len(fields) + 1, 1, sharex=True, squeeze=False)[:, 0])
+    name = track.title[0].upper() + track.title[1:]
+    title = f"{name}: reported values and version: {result.scenario}"
+    shown = ", ".join(fields) if fields else "no numbers or true/false values"
+    more = len(track.fields) - len(fields)
+    caption = (f"What {track.title} reported during the run ({shown}"
+               + (f", and {more} more not drawn" if more > 0 else "")
+               + "), each field as a step at every change seen, and the Shadow's version; "
+               "shaded grey: no Shadow")
+    caption += ("; shaded blue: the stretches the scenario's truth says were rainy."
+                if rain_in_run(result) else ".")
+    drawn = _Drawn(title, caption, axes, xlabel=axis.label)
+    samples = sorted(track.samples, key=lambda sample: sample.t)
+    if samples and samples[-1].t < result.duration:  # the last state holds to the end
+        samples.append(ShadowSample(result.duration, samples[-1].reported,
+                                    samples[-1].version))
+    times = [axis(s.t) for s in samples]
+    gaps = _no_shadow(samples)
+    for ax, key in zip(axes, [*fields, None], strict=True):
+        for start, end in gaps:
+            ax.axvspan(axis(start), axis(end), color=NO_SHADOW_COLOR, linewidth=0, zorder=0)
+        _rain_truth(ax, result, axis)
+        if key is None:
+            values = [math.nan if s.version is None else float(s.version) for s in samples]
+            drawn.add("version", _count(values), VERSION_COLOR)
+            ax.plot(times, values, color=VERSION_COLOR, linewidth=2, drawstyle="steps-post")
+            _isolated(ax, times, values, VERSION_COLOR)
+            _frame(ax, result, axis, "version")
+            ax.yaxis.get_major_locator().set_params(integer=True)
+            continue
+        values = [_flag_or_value(s.reported.get(key)) for s in samples]
+        flags = all(isinstance(s.reported.get(key), bool) for s in samples
+                    if key in s.reported)
+        drawn.add(f"reported {key}", _count(values), REPORTED_COLOR)
+        ax.plot(times, values, color=REPORTED_COLOR, linewidth=2, drawstyle="steps-post")
+        _isolated(ax, times, values, REPORTED_COLOR)
+        _frame(ax, result, axis, _wrap(key))
+        if flags:
+            ax.set_yticks([0, 1], ["false", "true"])
+            ax.set_ylim(-0.15, 1.15)
+        else:
+            ax.ticklabel_format(axis="y", useOffset=False)
+    drawn.add("no Shadow", len(gaps), NO_SHADOW_COLOR)
+    drawn.add("rainy (truth)", len(rain_in_run(result)), RAIN_SHADE_COLOR)
+    handles = [Line2D([], [], color=REPORTED_COLOR, linewidth=2, label="reported")]
+    handles.append(Line2D([], [], color=VERSION_COLOR, linewidth=2, label="version"))
+    if gaps:
+        handles.append(Patch(color=NO_SHADOW_COLOR, label=f"no Shadow ({len(gaps)})"))
+    if rain_in_run(result):
+        handles.append(_rain_patch(len(rain_in_run(result))))
+    axes[0].legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                   fontsize="small", borderaxespad=0)
+    if not samples or not any(s.version is not None for s in samples):
+        _note(axes[-1], "there was no Shadow during the run")
+    elif fields and not any(_count(_flag_or_value(s.reported.get(k)) for s in samples)
+                            for k in fields):
+        _note(axes[0], "nothing numeric was reported")
+    axes[-1].set_xlabel(axis.label)
+    figure.suptitle(_text(title))
+    return drawn
+
+
 # -- helpers -----------------------------------------------------------------------------
 
 def _failed(reading: Reading) -> bool:
@@ -349,6 +530,11 @@ def _value(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return math.nan
     return float(value)
+
+
+def _flag_or_value(value: Any) -> float:
+    """A plottable number, true and false as 1 and 0, NaN (a gap) for anything else."""
+    return float(value) if isinstance(value, bool) else _value(value)
 
 
 def _count(values: Iterable[float]) -> int:
@@ -381,7 +567,44 @@ def _isolated(ax: Axes, times: Sequence[float], values: Sequence[float], color: 
         ax.plot(xs, ys, linestyle="none", marker="o", markersize=4, color=color)
 
 
-def _no_shadow(samples: Sequence[Sample]) -> list[tuple[float, float]]:
+def _rain_truth(ax: Axes, result: RunResult, axis: TimeAxis) -> None:
+    """Shade the truth's rainy stretches, their edges drawn."""
+    for start, end in rain_in_run(result):
+        ax.axvspan(axis(start), axis(end), color=RAIN_SHADE_COLOR, linewidth=0, zorder=0)
+        for edge in (start, end):
+            ax.axvline(axis(edge), color=RAIN_EDGE_COLOR, linewidth=1, linestyle="--",
+                       zorder=1)
+
+
+def rain_in_run(result: RunResult) -> list[tuple[float, float]]:
+    """The truth's rainy stretches, cut to the run (those outside it left out)."""
+    return [(max(start, 0.0), min(end, result.duration)) for start, end in result.rain
+            if start < result.duration and end > 0]
+
+
+def _rain_patch(n: int) -> Patch:
+    """The legend entry of the rainy stretches."""
+    return Patch(facecolor=RAIN_SHADE_COLOR, edgecolor=RAIN_EDGE_COLOR, linestyle="--",
+                 label=f"rainy (truth, {n} stretch{'es' if n != 1 else ''})")
+
+
+def _wrap(label: str, width: int = 18) -> str:
+    """A long field name broken at its dots so that it fits beside a panel."""
+    if len(label) <= width:
+        return label
+    parts, lines, line = label.split("."), [], ""
+    for part in parts:
+        piece = part if not line else f".{part}"
+        if line and len(line) + len(piece) > width:
+            lines.append(line)
+            line = part
+        else:
+            line += piece
+    lines.append(line)
+    return "\n".join(lines)
+
+
+def _no_shadow(samples: Sequence[Sample | ShadowSample]) -> list[tuple[float, float]]:
     """The stretches (scenario seconds) with no Shadow, each up to the next stop."""
     gaps: list[tuple[float, float]] = []
     start: float | None = None

@@ -16,6 +16,7 @@ import numpy as np
 from matplotlib.colors import to_rgb
 from PIL import Image
 
+from harness.report import plots
 from harness.report.results import OutcomeRecord, Reading, RunResult, Sample
 
 DURATION = 1200.0
@@ -25,6 +26,15 @@ FAILED_AT = (300.0, 330.0)  # the reads that fail
 NO_SHADOW = ((0.0, 20.0), (600.0, 640.0))  # [start, end) without a Shadow
 RAIN = [(700.0, 1000.0)]  # the truth's rainy stretch
 SCRIPT_LABEL = '<script>alert("report")</script> & the "rain" <b>label</b>'
+SENTENCE = "Within 300 s, the weather-station Shadow's reported rain_prediction is 0."
+#: what the report shows of each made-up expectation: its description and sentence; a
+#: description alone when it has no sentence; the sentence of an expectation's YAML
+SHOWN_LABELS = [
+    "dry air first, no rain predicted" + SENTENCE,
+    SCRIPT_LABEL,
+    "At the end of the run, the weather-station Shadow's reported humidity is 98.",
+    "The Shadow's version never goes back, and ends higher than it began.",
+]
 MESSAGES = {
     "$aws/things/weather-station/shadow/update/accepted": 118,
     "$aws/things/weather-station/shadow/update/documents": 118,
@@ -74,7 +84,7 @@ def synthetic_result(*, rain: list[tuple[float, float]] | None = None,
                                 pressure=air["pressure"], humidity=air["humidity"],
                                 message="Success"))
     outcomes = [
-        OutcomeRecord(0, "dry air first, no rain predicted", True, None, 0),
+        OutcomeRecord(0, "dry air first, no rain predicted", True, None, 0, SENTENCE),
         OutcomeRecord(1, SCRIPT_LABEL, passed, None if passed else 640.0,
                       1 if passed else "<missing>"),
         OutcomeRecord(2, '{"shadow": {"path": "state.reported.humidity", "approx": 98.0}}',
@@ -100,6 +110,13 @@ def matches(image: np.ndarray, color: str, tolerance: int = 12) -> np.ndarray:
     """Where ``image`` has ``color`` (each channel within ``tolerance``): a boolean mask."""
     rgb = np.array([round(c * 255) for c in to_rgb(color)], dtype=np.int16)
     return np.all(np.abs(image - rgb) <= tolerance, axis=-1)
+
+
+def rain_mask(image: np.ndarray) -> np.ndarray:
+    """Where ``image`` shows the truth's rainy stretches: their shade, or their dashed
+    edges."""
+    return (matches(image, plots.RAIN_SHADE_COLOR, tolerance=2)
+            | matches(image, plots.RAIN_EDGE_COLOR, tolerance=25))
 
 
 def shaded(mask: np.ndarray) -> tuple[int, int]:
