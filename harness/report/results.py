@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.function_failures import FunctionFailure
 from harness.rigs.base import Rig, RigSession
 from harness.scenarios.environment import air_source
 from harness.scenarios.schema import DEFAULT_THING, Scenario
@@ -83,6 +84,9 @@ class RunResult:
     #: the core's counters (received, completed, errors, timeouts, dropped because the queue
     #: was full or the core stopped)
     delivery: dict[str, int] = field(default_factory=dict)
+    #: the Lambda failures the scenario did not expect (each fails the run), with the
+    #: function's last log lines
+    function_failures: list[FunctionFailure] = field(default_factory=list)
     format: str = FORMAT
 
     def to_json(self) -> str:
@@ -109,7 +113,10 @@ class RunResult:
             rain=[(float(a), float(b)) for a, b in data.get("rain", [])],
             wall_seconds=data.get("wall_seconds", 0.0),
             problems={str(k): int(v) for k, v in (data.get("problems") or {}).items()},
-            delivery={str(k): int(v) for k, v in (data.get("delivery") or {}).items()})
+            delivery={str(k): int(v) for k, v in (data.get("delivery") or {}).items()},
+            function_failures=[
+                FunctionFailure(**{**f, "log_tail": tuple(f.get("log_tail") or ())})
+                for f in data.get("function_failures") or []])
 
     @classmethod
     def read(cls, path: str | Path) -> RunResult:
@@ -215,6 +222,7 @@ def record_run(path: str | Path, *, rig: Rig | None = None,
                   for o in result.outcomes],
         samples=recorder.samples, readings=recorder.readings_seen, messages=recorder.counts,
         problems=recorder.problems, delivery=recorder.delivery,
+        function_failures=list(result.function_failures),
         rain=[(interval.start, interval.end) for interval in scenario.truth.rain]
         if scenario.truth else [],
         wall_seconds=round(time.perf_counter() - started, 3))
