@@ -303,16 +303,16 @@ class _FailureWatch:
         item.stash[_WATCH] = self
 
     def unreported(self) -> list[FunctionFailure]:
+        """The failures not yet reported that no ``gg_allow_failures`` marker allows (each
+        is looked at once)."""
+        new = [failure for simulation in self.simulations
+               for failure in simulation.unexpected_failures if id(failure) not in self.reported]
+        if not new:
+            return []
+        self.reported.update(id(failure) for failure in new)
         allowances = self.allowances()
-        found = []
-        for simulation in self.simulations:
-            for failure in simulation.unexpected_failures:
-                if id(failure) in self.reported:
-                    continue
-                self.reported.add(id(failure))
-                if not any(matches(failure, names, kinds) for names, kinds in allowances):
-                    found.append(failure)
-        return found
+        return [failure for failure in new
+                if not any(matches(failure, names, kinds) for names, kinds in allowances)]
 
     def allowances(self) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
         """Each ``gg_allow_failures`` marker as (functions, kinds); empty means any."""
