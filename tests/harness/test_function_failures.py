@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import textwrap
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 import yaml
 
 from harness.commands.run import failure_lines
+from harness.report.junit import junit_xml
 from harness.report.results import RunResult, record_run
 from harness.rigs.sim import SimRig
 from harness.simulation import Simulation
@@ -209,6 +211,11 @@ def test_a_scenario_fails_on_a_lambda_failure_with_its_log_lines(tmp_path: Path)
     assert any("humidity must be a number" in line for line in lines[1:])
     again = RunResult.from_dict(json.loads(result.to_json()))
     assert again.function_failures == result.function_failures
+    suite = ET.fromstring(junit_xml([result]).split("\n", 1)[1]).find("testsuite")
+    assert suite is not None and suite.get("failures") == "1"
+    (case,) = [c for c in suite.iter("testcase") if c.get("name", "").startswith("Lambda")]
+    assert case.get("name") == "Lambda alert handler_error at 1 s"
+    assert "humidity must be a number" in (case.find("failure").text or "")
 
 
 def test_allow_failures_lets_a_scenario_expect_them(tmp_path: Path) -> None:
