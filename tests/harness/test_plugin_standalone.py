@@ -148,3 +148,32 @@ def test_help_lists_the_options_and_ini_settings(pytester: pytest.Pytester) -> N
     markers = _run(pytester, "--markers")
     markers.stdout.fnmatch_lines_random(["@pytest.mark.hil:*", "@pytest.mark.scenario:*",
                                          "@pytest.mark.gg_allow_failures(*"])
+
+
+def test_the_command_line_globs_replace_the_ini_ones_and_named_files_always_count(
+        pytester: pytest.Pytester) -> None:
+    _project(pytester, "gg_scenarios = nowhere/*.yaml\n")
+    (pytester.path / "checks").mkdir()
+    (pytester.path / "checks" / "humid.scenario.yaml").write_text(yaml.safe_dump(SCENARIO))
+    (pytester.path / "dry.yaml").write_text(yaml.safe_dump(SCENARIO))
+    _run(pytester).assert_outcomes()  # nothing matches the ini's glob
+    _run(pytester, "--gg-scenarios", "checks/*.scenario.yaml").assert_outcomes(passed=1)
+    _run(pytester, "dry.yaml").assert_outcomes(passed=1)  # named: a scenario whatever its name
+
+
+@pytest.mark.parametrize(("pattern", "path", "matched"), [
+    ("**/scenarios/*.yaml", "scenarios/a.yaml", True),
+    ("**/scenarios/*.yaml", "x/y/scenarios/a.yaml", True),
+    ("**/scenarios/*.yaml", "scenarios/sub/a.yaml", False),
+    ("**/scenarios/*.yaml", "myscenarios/a.yaml", False),
+    ("tests/**/*.scenario.yaml", "tests/a.scenario.yaml", True),
+    ("tests/**/*.scenario.yaml", "tests/x/y/a.scenario.yaml", True),
+    ("tests/**/*.scenario.yaml", "tests/x/a.yaml", False),
+    ("checks/[!_]*.yml", "checks/a.yml", True),
+    ("checks/[!_]*.yml", "checks/_a.yml", False),
+    ("checks/?.yml", "checks/ab.yml", False),
+])
+def test_scenario_globs(pattern: str, path: str, matched: bool) -> None:
+    from harness.scenarios.collect import glob_regex
+
+    assert bool(glob_regex(pattern).match(path)) is matched
