@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from fakes.ipc_backend import IPCError
 from fakes.shadow import ShadowService, parse_request_topic
 from harness.clock import Scheduler, VirtualClock
+from harness.function_failures import FailureKind, FailureRecorder, FunctionFailure
 from harness.functions import Container, FunctionRuntime, Invocation
 from harness.logs import LogBook
 from harness.ml_resources import UnpackedResources
@@ -111,6 +112,8 @@ class SimulatedCore:
         self.secrets = dict(secrets or {})
         self.ml_resources = ml_resources
         self.logs = LogBook(clock)
+        #: every function failure (import, handler, timeout, refusal), in order
+        self.failures = FailureRecorder(self.logs, clock)
         self.running = False
         self.restarts = 0
         #: called with (target, topic, payload) for every message routed to a device; a
@@ -181,6 +184,12 @@ class SimulatedCore:
             self.start()
 
         self.scheduler.call_later(downtime, start_again)
+
+    def function_failed(self, function: FunctionRuntime | str, kind: FailureKind,
+                        message: str) -> FunctionFailure:
+        """Record a failure of ``function`` (see :mod:`harness.function_failures`)."""
+        name = function if isinstance(function, str) else function.spec.name
+        return self.failures.record(name, kind, message)
 
     def new_id(self) -> str:
         """An invocation id shaped like the core's (a UUID): a prefix drawn once from the
@@ -357,6 +366,7 @@ class SimulatedCore:
                            f"{topic}. Deploy and configure aws.greengrass.LegacySubscriptionRouter"
                            " component to support publishing from Lambdas.")
                 self.logs.core("ERROR", message)
+                self.function_failed(caller.function, "refused", message)
                 raise IPCError(400, message)
             # Greengrass V1 accepts the publish and drops the message (field reports show
             # the Lambda's log claiming success); the core's log says why.
@@ -375,6 +385,7 @@ class SimulatedCore:
         message = V2_LEGACY_SHADOW.format(function=name, topic=custom.get("subject", ""))
         if self.legacy_shadow == "reject":
             self.logs.core("ERROR", message)
+            self.function_failed(caller.function, "refused", message)
             raise IPCError(400, message)
         if name not in self._warned_legacy_shadow:
             self._warned_legacy_shadow.add(name)

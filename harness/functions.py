@@ -26,6 +26,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from harness.function_failures import exception_text
 from harness.lambda_context import ClientContext, LambdaContext
 from harness.tasks import Task, TaskExit
 
@@ -177,6 +178,7 @@ class Container:
             handler = self._load()
         except (Exception, SystemExit) as error:  # the module failed to import, or exited
             self.core.logs.runtime_error(self, error, "Failed to import the handler")
+            self.core.function_failed(self.function, "import_error", exception_text(error))
             self.function.container_failed(self, error)
             return
         while True:
@@ -222,6 +224,7 @@ class Container:
             raise
         except (Exception, SystemExit) as error:
             self.core.logs.runtime_error(self, error, "Unhandled exception in handler")
+            self.core.function_failed(self.function, "handler_error", exception_text(error))
             detail = {
                 "errorMessage": str(error),
                 "errorType": type(error).__name__,
@@ -368,9 +371,9 @@ class FunctionRuntime:
         if invocation is None:
             return
         self.stats.timeouts += 1
-        self.core.logs.function(
-            self, "ERROR", f"Task timed out after {self.spec.timeout:.2f} seconds"
-        )
+        message = f"Task timed out after {self.spec.timeout:.2f} seconds"
+        self.core.logs.function(self, "ERROR", message)
+        self.core.function_failed(self, "timeout", message)
         self.finish(invocation, (json.dumps({
             "errorMessage": f"Task timed out after {self.spec.timeout:.2f} seconds",
         }).encode(), "Unhandled"))

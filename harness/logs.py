@@ -83,6 +83,10 @@ class LogBook(logging.Handler):
     def lines(self, function: str) -> list[LogLine]:
         return [_line(entry) for entry in self._records.get(function, [])]
 
+    def lines_from(self, function: str, start: int) -> list[LogLine]:
+        """``function``'s log lines from the ``start``-th on (its last ones, cheaply)."""
+        return [_line(entry) for entry in self._records.get(function, [])[max(0, start):]]
+
 
 def _line(entry: Any) -> LogLine:
     if isinstance(entry, LogLine):

@@ -53,6 +53,7 @@ from fakes.nucleus_ipc.services import (
     ShadowManagerIpc,
 )
 from fakes.nucleus_ipc.services.rate_limit import RateLimits
+from harness.function_failures import exception_text
 from harness.ipc_events import (
     IpcEvents,
     install_container_executors,
@@ -180,6 +181,8 @@ class CoreNucleus:
 
     def _callback_failed(self, container: Container, error: BaseException) -> None:
         self.core.logs.runtime_error(container, error, "Unhandled exception in IPC callback")
+        self.core.function_failed(container.function, "handler_error",
+                                  f"{exception_text(error)} (in an IPC callback)")
 
     # -- lifecycle -------------------------------------------------------------------------
 

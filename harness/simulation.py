@@ -5,6 +5,7 @@
     sim.run(10)                        # ten simulated seconds, no wall-clock waiting
     sim.shadow("weather-station")      # the local Shadow, as a GET returns it
     sim.logs("republish")              # the function's log lines
+    sim.function_failures              # Lambdas that failed: import, handler, timeout, refusal
 
 The real Lambda files run unmodified: each container imports its module with the real
 ``greengrasssdk``, whose core-only dependencies (``fakes/core_runtime``) talk to the
@@ -19,7 +20,8 @@ import json
 import logging
 import random
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +41,8 @@ from harness.core import (
 )
 from harness.devices import SimulatedDevice
 from harness.environ import install_environ_proxy, uninstall_environ_proxy
+from harness.function_failures import FunctionFailure, check_kinds, matches
+from harness.function_failures import report as failure_report
 from harness.functions import MODULES
 from harness.group import Group, load_group
 from harness.ml_resources import UnpackedResources, local_sources
@@ -109,6 +113,7 @@ class Simulation:
         self._code_dir = str(code_dir.resolve())
         self._closed = False
         self._known_sources: set[str] = set()
+        self._expected_failures: set[int] = set()  # indices into core.failures.failures
         self.devices: list[SimulatedDevice] = []
         self.sync: ShadowSync | None = None
         self._aws: Any = None
@@ -368,6 +373,56 @@ class Simulation:
 
     def stats(self, function: str) -> Any:
         return self.core.functions[self.group.function(function).name].stats
+
+    # -- function failures ----------------------------------------------------------------
+
+    @property
+    def function_failures(self) -> tuple[FunctionFailure, ...]:
+        """Every failure of a Lambda so far, in order: a module that failed to import, an
+        exception out of a handler (or IPC callback), a timeout, a call the core refused
+        (see :mod:`harness.function_failures`). Each has the function's last log lines."""
+        return tuple(self.core.failures.failures)
+
+    @property
+    def unexpected_failures(self) -> tuple[FunctionFailure, ...]:
+        """The :attr:`function_failures` no :meth:`expect_failures` block caught."""
+        return tuple(failure for index, failure in enumerate(self.core.failures.failures)
+                     if index not in self._expected_failures)
+
+    @contextmanager
+    def expect_failures(self, *functions: str, kind: str | Iterable[str] = ()
+                        ) -> Iterator[list[FunctionFailure]]:
+        """A block in which failures of ``functions`` (any function when none is named) of
+        ``kind`` (one kind or several: ``import_error``, ``handler_error``, ``timeout``,
+        ``refused``; any kind by default) are expected::
+
+            with sim.expect_failures("republish", kind="handler_error") as caught:
+                sim.publish("bme680-sensor", "bme680/readings", b"{not json")
+                sim.run(5)
+            assert "JSONDecodeError" in caught[0].message
+
+        The list it gives holds the failures it caught. The block asserts that at least
+        one happened; those it caught no longer fail the test (the ``simulation`` fixture
+        fails a test on every other one)."""
+        kinds = check_kinds([kind] if isinstance(kind, str) else kind)
+        names = tuple(self.group.function(name).name for name in functions)
+        recorded = self.core.failures.failures
+        start = len(recorded)
+        caught: list[FunctionFailure] = []
+        try:
+            yield caught
+        finally:
+            for index in range(start, len(recorded)):
+                if matches(recorded[index], names, kinds):
+                    self._expected_failures.add(index)
+                    caught.append(recorded[index])
+        if not caught:
+            wanted = " or ".join(names) or "any function"
+            what = " or ".join(kinds) or "any kind"
+            others = recorded[start:]
+            seen = ("; other failures happened:\n" + failure_report(others)) if others else ""
+            raise AssertionError(f"expected a failure of {wanted} ({what}) in this block; "
+                                 f"none happened{seen}")
 
     def _raise_task_errors(self) -> None:
         """Errors that escaped a task are the harness's own bugs: surface them."""

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -129,10 +130,27 @@ def summary_table(results: Sequence[RunResult]) -> Table:
         where = "" if first is None else (
             f"[{first.index}] at {first.failed_at:g} s, saw {first.value!r}: {first.label}"
             if first.failed_at is not None else f"[{first.index}] {first.label}")
+        if not where and result.function_failures:
+            where = escape(f"Lambda: {result.function_failures[0]}")
         table.add_row(result.scenario, result.rig,
                       "[green]passed[/]" if result.passed else "[red]FAILED[/]",
                       f"{len(result.outcomes) - len(failures)}/{len(result.outcomes)}", where)
     return table
+
+
+def failure_lines(result: RunResult) -> list[str]:
+    """A line per function and kind of Lambda failure the scenario did not expect (how
+    often, the first one's time and message), then that one's last log lines, indented."""
+    groups: dict[tuple[str, str], list[Any]] = {}
+    for failure in result.function_failures:
+        groups.setdefault((failure.function, failure.kind), []).append(failure)
+    lines = []
+    for (function, kind), failures in groups.items():
+        first = failures[0]
+        lines.append(f"lambda: {result.scenario}: {function} {kind} {len(failures)}x, first "
+                     f"at {first.time:g} s: {first.message}")
+        lines.extend(f"    {line}" for entry in first.log_tail for line in entry.splitlines())
+    return lines
 
 
 def write_report(results: Sequence[RunResult], folder: Path) -> Path:
@@ -186,6 +204,8 @@ def run(args: argparse.Namespace) -> int:
         for text, count in result.problems.items():
             out.print(f"core: {result.scenario}: {count}x {text}", highlight=False,
                       markup=False)
+        for line in failure_lines(result):
+            out.print(line, highlight=False, markup=False)
         for outcome in result.failures:
             when = f"at {outcome.failed_at:g} s" if outcome.failed_at is not None else ""
             out.print(f"[red]FAILED[/] {result.scenario} [{outcome.index}] {when} "

@@ -25,6 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from harness.function_failures import FunctionFailure
 from harness.rigs.base import Rig, RigSession, RigUnavailable
 from harness.scenarios.environment import air_source
 from harness.scenarios.schema import DEFAULT_THING, Scenario
@@ -162,6 +163,9 @@ class RunResult:
     shadows: list[ShadowTrack] = field(default_factory=list)
     #: the last lines of each function's log, the core's and the device's
     logs: list[LogRecord] = field(default_factory=list)
+    #: the Lambda failures the scenario did not expect (each fails the run), with the
+    #: function's last log lines
+    function_failures: list[FunctionFailure] = field(default_factory=list)
     format: str = FORMAT
 
     def to_json(self) -> str:
@@ -194,7 +198,10 @@ class RunResult:
             shadows=[ShadowTrack(track["thing"], track.get("name"),
                                  [ShadowSample(**s) for s in track["samples"]])
                      for track in data.get("shadows") or []],
-            logs=[LogRecord(**log) for log in data.get("logs") or []])
+            logs=[LogRecord(**log) for log in data.get("logs") or []],
+            function_failures=[
+                FunctionFailure(**{**f, "log_tail": tuple(f.get("log_tail") or ())})
+                for f in data.get("function_failures") or []])
 
     @classmethod
     def read(cls, path: str | Path) -> RunResult:
@@ -487,6 +494,7 @@ def record_run(path: str | Path, *, rig: Rig | None = None,
         samples=recorder.samples, readings=recorder.readings_seen, messages=recorder.counts,
         traffic=recorder.traffic,
         problems=recorder.problems, delivery=recorder.delivery,
+        function_failures=list(result.function_failures),
         rain=[(interval.start, interval.end) for interval in scenario.truth.rain]
         if scenario.truth else [],
         wall_seconds=round(time.perf_counter() - started, 3),

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.core import RoutedMessage
+from harness.function_failures import FunctionFailure
 from harness.rigs.chip import chip_for
 from harness.scenarios.environment import environment_source
 from harness.scenarios.schema import Capability, Scenario
@@ -51,6 +52,11 @@ class SimulationBacked:
 
     def stats(self, function: str) -> Any:
         return self.sim.stats(function)
+
+    def function_failures(self) -> tuple[FunctionFailure, ...]:
+        """Every Lambda failure the simulated core recorded (see
+        :mod:`harness.function_failures`)."""
+        return self.sim.function_failures
 
     def cloud_shadow(self, thing: str) -> dict[str, Any] | None:
         return self.sim.cloud_shadow(thing)

@@ -1,29 +1,112 @@
-"""Scenario files as pytest items: ``scenarios/<name>.yaml`` becomes the test ``<name>``.
+"""Scenario files as pytest items: ``<name>.yaml`` becomes the test ``<name>``.
+
+Which files are scenarios is a list of glob patterns relative to the rootdir: the
+``gg_scenarios`` ini option or ``--gg-scenarios`` (by default :data:`DEFAULT_GLOBS`:
+``.yaml``/``.yml`` files in any folder called ``scenarios``). ``**`` stands for any number
+of folders, ``*`` and ``?`` for characters within one name. pytest offers the plugin the
+files it visits (its arguments, ``testpaths``), so a pattern only chooses among those; a
+YAML file named on the command line is a scenario whatever its name. A group file is never
+taken for a scenario, even where a pattern matches it. A ``.scenario`` before the suffix
+(``humid.scenario.yaml``) is not part of the test's name.
 
 Each item runs its file on the rig chosen with ``--rig`` (``sim`` by default off the Pi). A
-rig that lacks what the scenario needs skips it with the reason; a failed expectation fails
-the item with the run's report (which expectation, when it first failed, what was seen).
+rig that lacks what the scenario needs skips it with the reason; a failed expectation, or a
+Lambda that failed during the run (see :mod:`harness.function_failures`), fails the item
+with the run's report (which expectation, when it first failed, what was seen; each
+function failure with the function's last log lines).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from harness.rigs.base import RigCannotRun, RigUnavailable
 from harness.scenarios.loading import ScenarioError, load_scenario
 from harness.scenarios.runner import ScenarioResult, run_scenario
 from harness.yaml_files import FileProblems
 
+#: where scenarios are unless ``gg_scenarios`` says otherwise: in folders called ``scenarios``
+DEFAULT_GLOBS = ("**/scenarios/*.yaml", "**/scenarios/*.yml")
+YAML_SUFFIXES = (".yaml", ".yml")
 
-def is_scenario_file(path: Path) -> bool:
-    """A ``.yaml``/``.yml`` file in a folder called ``scenarios``."""
-    return path.suffix in (".yaml", ".yml") and path.parent.name == "scenarios"
+
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    """``pattern`` (``/``-separated; ``**`` any folders, ``*``/``?``/``[...]`` within a
+    name) as a regular expression matching a whole relative POSIX path."""
+    parts = pattern.strip("/").split("/")
+    regex = ""
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        if part == "**":
+            regex += ".*" if last else "(?:[^/]+/)*"
+            continue
+        regex += _name_regex(part) + ("" if last else "/")
+    return re.compile(regex + r"\Z")
+
+
+def _name_regex(part: str) -> str:
+    out, i = "", 0
+    while i < len(part):
+        char = part[i]
+        if char == "*":
+            out += "[^/]*"
+        elif char == "?":
+            out += "[^/]"
+        elif char == "[" and "]" in part[i + 2:]:
+            end = part.index("]", i + 2)
+            inside = part[i + 1:end]
+            out += "[" + ("^" + inside[1:] if inside.startswith("!") else inside) + "]"
+            i = end
+        else:
+            out += re.escape(char)
+        i += 1
+    return out
+
+
+class ScenarioGlobs:
+    """The patterns saying which files are scenario files, relative to ``root``."""
+
+    def __init__(self, patterns: Sequence[str], root: Path) -> None:
+        self.patterns = tuple(patterns) or DEFAULT_GLOBS
+        self.root = root
+        self._regexes = [glob_regex(pattern) for pattern in self.patterns]
+
+    def matches(self, path: Path) -> bool:
+        try:
+            relative = path.relative_to(self.root).as_posix()
+        except ValueError:  # outside the rootdir: its absolute path, without the first /
+            relative = path.as_posix().lstrip("/")
+        return any(regex.match(relative) for regex in self._regexes)
+
+
+def is_scenario_file(path: Path, globs: ScenarioGlobs | None = None) -> bool:
+    """A ``.yaml``/``.yml`` file the patterns (by default :data:`DEFAULT_GLOBS`) match."""
+    if path.suffix not in YAML_SUFFIXES:
+        return False
+    return (globs or ScenarioGlobs((), Path.cwd())).matches(path)
+
+
+def looks_like_a_group(path: Path) -> bool:
+    """A group file (``functions`` at the top, no ``expectations``), which is YAML too."""
+    try:
+        document = yaml.safe_load(path.read_text(errors="replace"))
+    except (OSError, yaml.YAMLError):
+        return False  # not ours to judge: the scenario loader says what is wrong
+    return isinstance(document, dict) and "functions" in document \
+        and "expectations" not in document
+
+
+def item_name(path: Path) -> str:
+    """The test's name: the file's name without ``.yaml`` (and ``.scenario``)."""
+    return path.stem.removesuffix(".scenario") or path.stem
 
 
 class ScenarioFailed(AssertionError):
@@ -34,7 +117,7 @@ class ScenarioFailed(AssertionError):
 
 class ScenarioFile(pytest.File):
     def collect(self) -> Iterator[pytest.Item]:
-        yield ScenarioItem.from_parent(self, name=self.path.stem)
+        yield ScenarioItem.from_parent(self, name=item_name(self.path))
 
 
 class ScenarioItem(pytest.Item):
@@ -63,6 +146,8 @@ class ScenarioItem(pytest.Item):
             raise AssertionError(str(error)) from None
         self.user_properties.append(("rig", rig.name))
         results = self.config.getoption("--gg-results", None)
+        if not results and self.config.getini("gg_results"):
+            results = self.config.rootpath / self.config.getini("gg_results")
         if results:
             folder = Path(results)
             folder.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,5 @@
 """A scenario's names checked against the group a rig runs: the device it drives, the things
-it publishes as, the functions it stalls or reads the logs and counters of.
+it publishes as, the functions it stalls, allows to fail or reads the logs and counters of.
 
 A scenario file does not name its group (the rig does), so these are checked when a run
 starts, before anything happens: a misspelt function is a ``file:line`` error then, not a
@@ -54,6 +54,9 @@ def group_problems(scenario: Scenario, group: Group) -> list[tuple[Loc, str]]:
         if fault.lambda_timeout is not None:
             found.append((("faults", index, "lambda_timeout", "function"),
                           function(fault.lambda_timeout.function)))
+    for index, allowed in enumerate(scenario.allow_failures):
+        if allowed.function is not None:
+            found.append((("allow_failures", index, "function"), function(allowed.function)))
     for index, expectation in enumerate(scenario.expectations):
         check = expectation.always if not isinstance(expectation.always, str) else None
         for base, each in ((("expectations", index), expectation.check),

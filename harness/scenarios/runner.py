@@ -16,9 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from harness.function_failures import FunctionFailure
+from harness.function_failures import report as failure_report
 from harness.rigs.base import Rig, RigCannotRun, RigSession
 from harness.rigs.chip import FAULTS, make_fault
 from harness.scenarios.expectations import Outcome, monitor
+from harness.scenarios.failures import session_failures, unexpected
 from harness.scenarios.group_names import group_problems
 from harness.scenarios.loading import load_scenario, scenario_error
 from harness.scenarios.needs import missing
@@ -34,19 +37,28 @@ class ScenarioResult:
     rig: str
     duration: float
     outcomes: tuple[Outcome, ...]
+    #: the Lambda failures the scenario did not expect (:mod:`harness.scenarios.failures`)
+    function_failures: tuple[FunctionFailure, ...] = ()
 
     @property
     def passed(self) -> bool:
-        return all(outcome.met for outcome in self.outcomes)
+        return all(outcome.met for outcome in self.outcomes) and not self.function_failures
 
     @property
     def failures(self) -> tuple[Outcome, ...]:
         return tuple(outcome for outcome in self.outcomes if not outcome.met)
 
     def report(self) -> str:
-        verdict = "passed" if self.passed else f"{len(self.failures)} expectation(s) failed"
-        return "\n".join([f"scenario {self.name!r} on {self.rig}: {verdict}",
-                          *(f"  {outcome}" for outcome in self.outcomes)])
+        verdicts = [f"{len(self.failures)} expectation(s) failed"] if self.failures else []
+        if self.function_failures:
+            verdicts.append(f"{len(self.function_failures)} Lambda failure(s)")
+        verdict = ", ".join(verdicts) or "passed"
+        lines = [f"scenario {self.name!r} on {self.rig}: {verdict}",
+                 *(f"  {outcome}" for outcome in self.outcomes)]
+        if self.function_failures:  # expected ones go in the scenario's allow_failures
+            lines.append(failure_report(self.function_failures, "Lambda failure")
+                         + "\n(expected? list it under allow_failures: in the scenario)")
+        return "\n".join(lines)
 
 
 def _stimulate(session: RigSession, stimulus: Stimulus, cloud: bool) -> None:
@@ -172,6 +184,7 @@ def run_scenario(scenario: Scenario | str | Path, group: str | Path = DEFAULT_GR
                 observer(session, now)
         now = session.now
         outcomes = tuple(each.finish(session, now) for each in monitors)
+        failures = unexpected(scenario, session_failures(session))
         for observer in observers:
             observer.finish(session)
     finally:
@@ -180,4 +193,4 @@ def run_scenario(scenario: Scenario | str | Path, group: str | Path = DEFAULT_GR
         closed = getattr(observer, "closed", None)
         if closed is not None:
             closed(session)
-    return ScenarioResult(scenario.name, rig.name, scenario.duration, outcomes)
+    return ScenarioResult(scenario.name, rig.name, scenario.duration, outcomes, failures)

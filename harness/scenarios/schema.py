@@ -15,6 +15,8 @@ must follow (expectations)::
       - {at: 40, broker_disconnect: {}, duration: 10}
       - {at: 50, core_restart: {downtime: 5}}
       - {at: 60, lambda_timeout: {function: republish}, invocations: 2}
+    allow_failures:          # Lambda failures this scenario expects (any other fails it)
+      - {function: republish, kind: handler_error}
     stimuli:
       - {at: 60, publish: {source: bme680-sensor, topic: bme680/readings, payload: "{"}}
       - {at: 70, desired: {thing: weather-station, state: {period: 10}}}
@@ -45,6 +47,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
 
+from harness.function_failures import FailureKind
 from harness.group import _raise_problems, _rule_error
 from harness.limits import (
     MAX_EXPECTATIONS,
@@ -313,6 +316,29 @@ class FaultSpec(_Model):
         return next(name for name in FAULT_KINDS if getattr(self, name) is not None)
 
 
+class AllowedFailure(_Model):
+    """Lambda failures a scenario expects (see :mod:`harness.function_failures`): of
+    ``function`` (any function when left out) and of ``kind`` (``import_error``,
+    ``handler_error``, ``timeout``, ``refused``, or a list of them; any kind when left out).
+    A run fails on every other failure, except the timeouts of a function the scenario
+    itself stalls (``lambda_timeout``), which are expected without saying."""
+
+    function: FunctionName | None = None
+    kind: FailureKind | Annotated[list[FailureKind], Field(min_length=1, max_length=4)] \
+        | None = None
+
+    @model_validator(mode="after")
+    def _shape(self) -> AllowedFailure:
+        if self.function is None and self.kind is None:
+            raise _rule_error("an allowed failure needs a function, a kind or both")
+        return self
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return () if self.kind is None else (self.kind,) if isinstance(self.kind, str) \
+            else tuple(self.kind)
+
+
 # ------------------------------------------------------------------ what a rig must offer
 
 #: What a scenario may need of a rig. Most are implied by its content (see
@@ -572,6 +598,7 @@ class Scenario(_Model):
     needs: Annotated[list[Capability], Field(max_length=len(Capability.__args__))] = []
     stimuli: Annotated[list[Stimulus], Field(max_length=MAX_STIMULI)] = []
     faults: Annotated[list[FaultSpec], Field(max_length=MAX_FAULTS)] = []
+    allow_failures: Annotated[list[AllowedFailure], Field(max_length=MAX_FAULTS)] = []
     expectations: Annotated[list[Expectation], Field(min_length=1, max_length=MAX_EXPECTATIONS)]
 
     #: The file it was loaded from and the line of each field (set by the loader), so

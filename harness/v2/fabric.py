@@ -315,6 +315,7 @@ class V2Fabric:
                        f"{topic}. Deploy and configure aws.greengrass.LegacySubscriptionRouter"
                        " component to support publishing from Lambdas.")
             self.core.logs.core("ERROR", message)
+            self.core.function_failed(runtime, "refused", message)
             self._record(_Trace(source, topic, payload, notes=[message]))
             raise IPCError(400, message)
         if policy == "AllOrError":

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from harness.simulation import Simulation
 from tests.harness.sim_helpers import simulate
 
@@ -89,6 +91,7 @@ def test_the_station_uses_greengrasssdk_on_v1(simulation_factory) -> None:
     assert sim.core.nucleus is None
 
 
+@pytest.mark.gg_allow_failures("republish", kind="handler_error")  # the denial escapes it
 def test_a_station_without_its_policy_is_denied_with_the_nucleus_text(
         tmp_path: Path, simulation_factory) -> None:
     import yaml

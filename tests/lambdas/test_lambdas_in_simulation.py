@@ -71,7 +71,9 @@ def test_bad_readings_never_overwrite_good_values(simulation, bad, error_part):
 def test_malformed_json_fails_the_invocation_and_leaves_the_shadow(simulation):
     send(simulation, GOOD)
     before = simulation.shadow(THING)
-    send(simulation, b"{not json")
+    with simulation.expect_failures("republish", kind="handler_error") as caught:
+        send(simulation, b"{not json")
+    assert [failure.message.split(":")[0] for failure in caught] == ["JSONDecodeError"]
     assert simulation.shadow(THING)["state"] == before["state"]
     assert simulation.stats("republish").errors == 1
     assert any("JSONDecodeError" in line for line in simulation.logs("republish"))
@@ -131,8 +133,9 @@ def test_hello_world_publishes_every_five_seconds(simulation):
 
 def test_republish_runs_as_shipped_after_a_copy(simulation_factory, tmp_path):
     # the Lambda files are plain modules: a copied group with its code works the same way
-    for name in ("group.yaml", "republish.py", "hello_world.py"):
-        shutil.copy(DEFAULT_GROUP.parent / name, tmp_path / name)
+    # (all of it: a function whose module is missing fails to import, which fails the test)
+    for path in [DEFAULT_GROUP, *DEFAULT_GROUP.parent.glob("*.py")]:
+        shutil.copy(path, tmp_path / path.name)
     sim = simulation_factory(tmp_path / "group.yaml")
     send(sim, GOOD)
     assert reported(sim)["sequence"] == 1
