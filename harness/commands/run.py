@@ -109,6 +109,8 @@ def group_files(loaded: Sequence[tuple[Path, Scenario]], given: Path | None
     """The scenarios by the group file each runs on (in the order of first use; see the
     module's description), and the problems: a ``group:`` that contradicts ``--group``, a
     broken group file, a name a scenario's group lacks (``file:line`` lines)."""
+    from harness.group import load_group
+    from harness.lambda_modules import module_problems
     from harness.scenarios.group_choice import scenario_group
     from harness.scenarios.runner import check_against_group
     from harness.simulation import DEFAULT_GROUP
@@ -116,14 +118,21 @@ def group_files(loaded: Sequence[tuple[Path, Scenario]], given: Path | None
     by_group: dict[Path, list[tuple[Path, Scenario]]] = {}
     problems: list[str] = []
     for path, scenario in loaded:
+        group = None
         try:
-            group = scenario_group(scenario, given) or DEFAULT_GROUP
-            check_against_group(scenario, group)
+            group = scenario_group(scenario, given)
+            check_against_group(scenario, group or DEFAULT_GROUP)
         except FileProblems as error:
             problems.extend(str(problem) for problem in error.problems)
+            if group is None and scenario.group is None:
+                problems.append(f"{path}: (note) it names no group: and no --group was given,"
+                                f" so it was checked against the default group {DEFAULT_GROUP}")
             continue
+        group = group or DEFAULT_GROUP
         same = next((known for known in by_group if _same_file(known, group)), group)
         by_group.setdefault(same, []).append((path, scenario))
+    for group in by_group:  # each loads: the names were checked against it
+        problems.extend(str(problem) for problem in module_problems(group, load_group(group)))
     return by_group, list(dict.fromkeys(problems))  # a broken group file is said once
 
 
