@@ -35,7 +35,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser(
         "demo", help="the main job: a simulated rainy day (scenarios/rainy_day.yaml) with a "
-                     "report")
+                     "report",
+        description="Run scenarios/rainy_day.yaml (of this checkout, or of the working "
+                    "directory) on the sim rig and write its report: python -m harness run "
+                    "with the demo's scenario.")
     demo.add_argument("--report", type=Path, default=Path("reports/demo"), metavar="DIR",
                       help="where the report goes (default reports/demo)")
     demo.add_argument("--group", type=Path, default=None, metavar="FILE",

@@ -39,6 +39,7 @@ from typing import Any
 from device.loop import Clock, Counters, RealClock, Sensor, SensorFactory
 from device.readings import SUCCESS, Measurement
 from device.recorder import TraceFormatError, TraceRecord, TraceWriter, trace_format
+from harness.commands.help_text import plain
 from harness.scenarios.from_trace import (
     DEFAULT_CPU_TEMPERATURE,
     GENERATED,
@@ -268,12 +269,13 @@ def add_parser(commands: Any) -> None:
     parser = commands.add_parser(
         "record", help="record a day of the physical BME680 on the Pi as a trace, with a "
                        "scenario that replays it",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+        description=plain(__doc__), formatter_class=argparse.RawDescriptionHelpFormatter)
     length = parser.add_mutually_exclusive_group()
-    length.add_argument("--hours", type=positive_number, default=None,
+    length.add_argument("--hours", type=positive_number, default=None, metavar="H",
                         help="record for H hours (default 24)")
-    length.add_argument("--count", type=_count, default=None, help="take N readings")
-    parser.add_argument("--period", type=positive_number, default=DEFAULT_PERIOD,
+    length.add_argument("--count", type=_count, default=None, metavar="N",
+                        help="take N readings")
+    parser.add_argument("--period", type=positive_number, default=DEFAULT_PERIOD, metavar="S",
                         help=f"seconds between readings (default {DEFAULT_PERIOD:g})")
     parser.add_argument("--out", type=Path, default=None, metavar="TRACE",
                         help="the trace file, .jsonl or .csv (default traces/<date>.jsonl)")
@@ -334,11 +336,17 @@ def run(args: argparse.Namespace) -> int:
     count = _readings(args.hours, args.count, period)
     out = args.out or Path("traces") / f"{dt.date.today().isoformat()}.jsonl"
     scenario = args.scenario or out.with_suffix(".yaml")
+    from harness.commands.outputs import file_problem
+
     try:
         trace_format(out)
-        check_scenario_writable(scenario)
+        problem = file_problem(out, "--out") or file_problem(scenario, "--scenario")
+        if problem is None:
+            check_scenario_writable(scenario)
     except (TraceFormatError, FileExistsError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        problem = str(error)
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
         return EXIT_UNAVAILABLE
     if args.group is not None:  # a day is not recorded for a scenario that cannot load
         from harness.group import GroupError, load_group

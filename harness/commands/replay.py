@@ -22,6 +22,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from harness.commands.help_text import plain
 from harness.commands.record import positive_number, write_scenario
 from harness.report.results import RunResult
 
@@ -34,7 +35,7 @@ def add_parser(commands: Any) -> None:
 
     parser = commands.add_parser(
         "replay", help="replay a recorded trace as a scenario and print the verdict",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+        description=plain(__doc__), formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("trace", metavar="TRACE", type=Path,
                         help="a trace file (.jsonl or .csv) as the device program records it")
     parser.add_argument("--scenario", type=Path, metavar="FILE",
@@ -43,12 +44,12 @@ def add_parser(commands: Any) -> None:
                         help="write the run's report (results.json, plots, report.html)")
     parser.add_argument("--rig", choices=RIGS, default="sim",
                         help="sim (default) or broker: a trace needs a simulated chip")
-    parser.add_argument("--period", type=positive_number, default=None,
+    parser.add_argument("--period", type=positive_number, default=None, metavar="S",
                         help="the device's period in seconds (default: the trace's)")
     parser.add_argument("--cpu-temperature", type=float, default=None, metavar="C",
                         help="the CPU temperature republish compensates with (default 45: "
                              "use the Pi's during the recording)")
-    parser.add_argument("--pi-config", type=Path, default=None,
+    parser.add_argument("--pi-config", type=Path, default=None, metavar="FILE",
                         help="the pi rig's config file (only with --rig pi)")
     parser.add_argument("--group", type=Path, default=None, metavar="FILE",
                         help="the group file to run on (default: the weather station's "
@@ -97,9 +98,15 @@ def replay(trace: Path, scenario: Path, *, rig_name: str = "sim",
 def run(args: argparse.Namespace) -> int:
     """Replay the trace; the exit status (see the module's description)."""
     from device.recorder import TraceFormatError
+    from harness.commands.outputs import file_problem, folder_problem
     from harness.rigs.base import RigCannotRun, RigUnavailable
     from harness.yaml_files import FileProblems
 
+    problem = (file_problem(args.scenario, "--scenario")
+               or folder_problem(args.report, "--report"))
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
     with tempfile.TemporaryDirectory(prefix="replay-") as scratch:
         if args.scenario is not None:
             scenario = args.scenario

@@ -40,6 +40,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from harness.commands.help_text import plain
 from harness.report.results import RunResult, record_run
 from harness.rigs.base import Rig, RigCannotRun, RigUnavailable
 from harness.rigs.select import PLATFORMS, RIGS, default_rig, open_rig
@@ -56,7 +57,7 @@ EXIT_BAD_FILE = EXIT_UNAVAILABLE
 def add_parser(commands: Any) -> None:
     parser = commands.add_parser(
         "run", help="run scenario files on a rig, with a summary and an optional report",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+        description=plain(__doc__), formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("scenarios", nargs="+", metavar="SCENARIO", type=Path,
                         help="scenario files (.yaml)")
     parser.add_argument("--group", type=Path, default=None, metavar="FILE",
@@ -70,7 +71,7 @@ def add_parser(commands: Any) -> None:
                              "junit.xml")
     parser.add_argument("--platform", choices=PLATFORMS, default="v2",
                         help="the Greengrass the core runs: v2 (default) or v1 (sim rig only)")
-    parser.add_argument("--pi-config", type=Path, default=None,
+    parser.add_argument("--pi-config", type=Path, default=None, metavar="FILE",
                         help="the pi rig's config file (default $HIL_PI_CONFIG or hil/pi.yaml)")
     parser.add_argument("--allow-skips", action="store_true",
                         help="exit 0 even when the rig cannot run some scenarios")
@@ -229,8 +230,13 @@ def _run_groups(args: argparse.Namespace, by_group: dict[Path, list[tuple[Path, 
 
 
 def run(args: argparse.Namespace) -> int:
+    from harness.commands.outputs import folder_problem
+
     console = Console(stderr=True)
     loaded, problems = load_files(args.scenarios)
+    report_problem = folder_problem(args.report, "--report")
+    if report_problem is not None:
+        problems.append(report_problem)
     if problems:
         return _report_problems(console, problems)
     by_group, problems = group_files(loaded, args.group)
@@ -262,7 +268,11 @@ def run(args: argparse.Namespace) -> int:
                       f"(saw {escape(repr(outcome.value))}): {escape(outcome.label)}",
                       highlight=False)
     if args.report is not None and results:
-        index = write_report(results, args.report)
+        try:
+            index = write_report(results, args.report)
+        except OSError as error:
+            print(f"--report {args.report}: cannot write the report: {error}", file=sys.stderr)
+            return EXIT_BAD_FILE
         out.print(f"report: {escape(str(index))}")
     failed = any(not result.passed for result in results)
     if failed or (skipped and not args.allow_skips) or not results:

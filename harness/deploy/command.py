@@ -74,9 +74,10 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
                         metavar="NAME=VERSION",
                         help="v2: pin a public component (client device auth, Moquette, bridge,"
                              " IP detector, shadow manager, router, nucleus)")
-    parser.add_argument("--nucleus-version",
+    parser.add_argument("--nucleus-version", metavar="VERSION",
                         help="v2: deploy this nucleus (default: the version the core runs)")
-    parser.add_argument("--group-id", help="v1: the existing group's id (default: by name)")
+    parser.add_argument("--group-id", metavar="ID",
+                        help="v1: the existing group's id (default: by name)")
     return parser
 
 

@@ -68,8 +68,8 @@ class _Names:
         self.things, self.any_thing = shadow_things(group)
 
     def _missing(self, what: str, name: str, known: list[str], note: str = "") -> str:
-        return (f"no {what} {name!r} in group {self.group.name!r}{note}"
-                f"{did_you_mean(name, known)} ({what}s: {self.listing(known)})")
+        return (f"no {what} {name!r} in group {self.group.name!r}"
+                f"{did_you_mean(name, known)} ({what}s: {self.listing(known)}){note}")
 
     def function(self, name: str) -> str | None:
         return None if name in self.functions else self._missing("function", name,
@@ -81,7 +81,7 @@ class _Names:
     def thing(self, thing: str, defaulted: bool = False) -> str | None:
         if self.any_thing or thing in self.things:
             return None
-        note = " (the default thing: name yours with thing:)" if defaulted else ""
+        note = f"; {thing!r} is the default: say which thing with thing:" if defaulted else ""
         return self._missing("thing", thing, self.things, note)
 
 
