@@ -28,7 +28,7 @@ def named_group(scenario: Scenario) -> Path | None:
         return None
     source = scenario._source
     base = Path(source.file).parent if isinstance(source, ScenarioSource) else Path(".")
-    return base / scenario.group
+    return Path(os.path.normpath(base / scenario.group))  # checks/../g.yaml said as g.yaml
 
 
 def scenario_group(scenario: Scenario, given: str | Path | None, option: str = "--group"
@@ -42,7 +42,7 @@ def scenario_group(scenario: Scenario, given: str | Path | None, option: str = "
         return Path(given) if given is not None else None
     if given is not None and not _same_file(own, Path(given)):
         raise scenario_error(scenario, [(("group",), (
-            f"the scenario is written for {os.path.normpath(own)}, but {option} gives {given}: "
+            f"the scenario is written for {own}, but {option} gives {given}: "
             f"drop {option} "
             "to run it on its own group, or change its group: to run it on another"))])
     return own
