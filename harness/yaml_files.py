@@ -409,6 +409,6 @@ def short_repr(value: Any) -> str:
 
 def did_you_mean(name: str, known: Sequence[str]) -> str:
     """`` (did you mean 'x'?)`` naming the closest of ``known`` to a misspelt ``name``, or
-    ``""`` when none is close (difflib's ratio of at least 0.6)."""
-    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    ``""`` when none is close (difflib's ratio of at least 0.65)."""
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.65)
     return f" (did you mean {close[0]!r}?)" if close else ""
