@@ -54,7 +54,14 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from harness.limits import MAX_API_INT
-from harness.yaml_files import FileProblems, Problem, read_yaml_mapping, short_repr, yaml_kind
+from harness.yaml_files import (
+    FileProblems,
+    Problem,
+    did_you_mean,
+    read_yaml_mapping,
+    short_repr,
+    yaml_kind,
+)
 
 __all__ = [
     "ClientDevices",
@@ -804,8 +811,10 @@ def _describe(detail: Any, where: Loc | None = None, root: type[BaseModel] | Non
         return "required field is missing"
     if kind == "extra_forbidden":
         model = _model_at((loc if where is None else where)[:-1], root or Group)
-        allowed = f" (allowed here: {', '.join(model.model_fields)})" if model else ""
-        return f"unknown field{allowed}"
+        if model is None:
+            return "unknown field"
+        close = did_you_mean(str(loc[-1]), list(model.model_fields)) if loc else ""
+        return f"unknown field{close} (allowed here: {', '.join(model.model_fields)})"
     if kind == "string_type" and isinstance(value, bool | int | float):
         return f"{prefix}must be a string, but YAML read {_yaml_kind(value)}: put it in quotes"
     if kind == "model_type":

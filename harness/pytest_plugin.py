@@ -160,33 +160,40 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 class RigProvider:
-    """The session's rig, opened on first use and closed at the end; a rig that cannot be
-    opened here is remembered, and every test that needs it skips with the reason."""
+    """The session's rigs, one per group file (``--gg-group``'s, or the default, unless a
+    scenario names its own ``group:``), each opened on first use and closed at the end; a
+    rig that cannot be opened here is remembered, and every test that needs it skips with
+    the reason."""
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.name: str = config.option.rig
-        self._rig: Rig | None = None
-        self._unavailable: str | None = None
+        self._rigs: dict[str | None, Rig] = {}
+        self._unavailable: dict[str | None, str] = {}
 
-    def get(self) -> Rig:
-        if self._unavailable is not None:
-            pytest.skip(self._unavailable)
-        if self._rig is None:
+    def get(self, group: str | Path | None = None) -> Rig:
+        """The rig of ``group`` (default: ``--gg-group``'s, or the project's)."""
+        if group is None:
+            group = self.config.stash[_GROUP]
+        key = None if group is None else str(Path(group).resolve())
+        if key in self._unavailable:
+            pytest.skip(self._unavailable[key])
+        if key not in self._rigs:
             try:
-                self._rig = open_rig(self.name, group=self.config.stash[_GROUP],
-                                     pi_config=self.config.option.pi_config,
-                                     rootdir=Path(str(self.config.rootpath)),
-                                     platform=self.config.option.gg_platform)
+                self._rigs[key] = open_rig(self.name, group=group,
+                                           pi_config=self.config.option.pi_config,
+                                           rootdir=Path(str(self.config.rootpath)),
+                                           platform=self.config.option.gg_platform)
             except RigUnavailable as error:
-                self._unavailable = f"the {self.name} rig is not available: {error}"
-                pytest.skip(self._unavailable)
-        return self._rig
+                self._unavailable[key] = f"the {self.name} rig is not available: {error}"
+                pytest.skip(self._unavailable[key])
+        return self._rigs[key]
 
     def close(self) -> None:
-        close = getattr(self._rig, "close", None)
-        if close is not None:
-            close()
+        for rig in reversed(list(self._rigs.values())):
+            close = getattr(rig, "close", None)
+            if close is not None:
+                close()
 
 
 _PROVIDER = pytest.StashKey[RigProvider]()

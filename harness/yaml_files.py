@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import difflib
 import gc
 import re
 import stat
@@ -34,7 +35,8 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from harness.limits import MAX_FILE_BYTES, MAX_NESTING, MAX_TEXT_CHARS, MAX_VALUES
 
-__all__ = ["FileProblems", "NodeIndex", "Problem", "read_yaml_mapping", "short_repr", "yaml_kind"]
+__all__ = ["FileProblems", "NodeIndex", "Problem", "did_you_mean", "read_yaml_mapping",
+           "short_repr", "yaml_kind"]
 
 Loc = tuple[str | int, ...]
 
@@ -403,3 +405,10 @@ def short_repr(value: Any) -> str:
         return f"a {len(str(abs(value)))}-digit number"
     shown = repr(value)
     return shown if len(shown) <= 60 else shown[:57] + "..."
+
+
+def did_you_mean(name: str, known: Sequence[str]) -> str:
+    """`` (did you mean 'x'?)`` naming the closest of ``known`` to a misspelt ``name``, or
+    ``""`` when none is close (difflib's ratio of at least 0.65)."""
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.65)
+    return f" (did you mean {close[0]!r}?)" if close else ""

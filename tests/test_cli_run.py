@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from harness import cli
+from tests.commands.user_project import write_project
 
 PASSING = """\
 name: short injection
@@ -117,3 +118,80 @@ def test_a_folder_or_a_missing_file_is_named(tmp_path: Path,
     err = capsys.readouterr().err
     assert f"{folder}:1: (scenario): is a folder, not a file" in err
     assert f"{tmp_path / 'nope.yaml'}:1: (scenario): no such file" in err
+
+
+# ------------------------------------------------------------------ any group: --group, group:
+
+
+def _results(report: Path, scenario: str) -> dict:
+    found = [json.loads(path.read_text()) for path in report.glob("*/results.json")]
+    return next(result for result in found if result["scenario"] == scenario)
+
+
+def test_group_option_runs_the_users_lambda_not_the_stations(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    project = write_project(tmp_path)
+    report = tmp_path / "report"
+    assert cli.main(["run", str(project["wet"]), "--group", str(project["group"]),
+                     "--report", str(report)]) == 0
+    assert "wet greenhouse" in capsys.readouterr().out
+    result = _results(report, "wet greenhouse")
+    assert result["messages"].get("greenhouse/alerts") == 1  # the user's Lambda published
+    functions = " ".join(result["delivery"])
+    assert "humidity_alert" in functions and "republish" not in functions
+
+
+def test_a_scenarios_own_group_is_relative_to_it_and_needs_no_option(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    project = write_project(tmp_path / "project")
+    monkeypatch.chdir(tmp_path)  # not the scenario's folder: group: is relative to the file
+    assert cli.main(["run", str(project["own"])]) == 0
+    assert "wet greenhouse, own group" in capsys.readouterr().out
+    # naming the same group on the command line as well is no contradiction
+    assert cli.main(["run", str(project["own"]), "--group",
+                     str(project["group"].relative_to(tmp_path))]) == 0
+
+
+def test_without_a_group_the_users_scenario_is_refused_against_the_station(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    project = write_project(tmp_path)
+    assert cli.main(["run", str(project["wet"])]) == 2
+    err = capsys.readouterr().err
+    assert f"{project['wet']}:5: stimuli.0.publish.source: no device 'hygrometer' in group " \
+           "'weather-station'" in err
+    assert f"{project['wet']}:9: expectations.1.log.function: no function 'humidity_alert'" \
+        in err
+    assert "names no group: and no --group was given" in err  # why the station's group
+    assert "Traceback" not in err
+
+
+def test_a_group_option_contradicting_the_scenarios_group_is_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    project = write_project(tmp_path)
+    station = Path(__file__).resolve().parents[1] / "lambdas" / "group.yaml"
+    assert cli.main(["run", str(project["own"]), "--group", str(station)]) == 2
+    err = capsys.readouterr().err
+    assert f"{project['own']}:2: group: the scenario is written for " in err
+    assert f"but --group gives {station}" in err
+
+
+def test_scenarios_of_two_groups_each_run_on_their_own(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    project = write_project(tmp_path)
+    station = _write(tmp_path, "ok.yaml", PASSING)  # no group: the station's, the default
+    assert cli.main(["run", str(project["own"]), str(station)]) == 0
+    out = capsys.readouterr().out
+    assert "wet greenhouse, own group" in out and "short injection" in out
+    assert out.count("passed") == 2
+
+
+def test_a_missing_lambda_module_is_named_at_the_groups_module_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    project = write_project(tmp_path)
+    (project["group"].parent / "humidity_alert.py").rename(
+        project["group"].parent / "humidity_alerts.py")
+    assert cli.main(["run", str(project["own"])]) == 2
+    err = capsys.readouterr().err
+    assert f"{project['group']}:5: functions.0.module: no humidity_alert.py in " in err
+    assert "(did you mean 'humidity_alerts'?)" in err

@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from harness.commands.help_text import plain
 from harness.report.compare import (
     DEFAULT_TOLERANCES,
     VERSION_RATE,
@@ -31,7 +32,7 @@ from harness.report.compare import (
 
 EXIT_DIFFERENT, EXIT_UNUSABLE = 1, 2
 
-_DEFAULTS = ",".join(f"{name}={value:g}" for name, value in DEFAULT_TOLERANCES.items())
+_DEFAULTS = ", ".join(f"{name}={value:g}" for name, value in DEFAULT_TOLERANCES.items())
 
 
 def _tolerances(text: str) -> dict[str, float]:
@@ -45,14 +46,14 @@ def add_parser(commands: Any) -> None:
     """Add the ``compare`` subcommand to ``commands`` (an argparse subparsers object)."""
     parser = commands.add_parser(
         "compare", help="compare two runs of a scenario (results files or report folders)",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+        description=plain(__doc__), formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run_a", metavar="RUN_A", type=Path,
                         help="results.json or a report folder (the reference)")
     parser.add_argument("run_b", metavar="RUN_B", type=Path,
                         help="results.json or a report folder (compared with RUN_A)")
     parser.add_argument("--tolerance", type=_tolerances, action="append", default=[],
                         metavar="Q=V,...",
-                        help=f"largest |B-A| that is no difference, per quantity (defaults "
+                        help=f"largest |B-A| that is no difference, per quantity (defaults: "
                              f"{_DEFAULTS}; {VERSION_RATE}=N judges the Shadow's updates per "
                              "minute too); may be repeated")
     parser.add_argument("--out", type=Path, metavar="DIR",
@@ -73,6 +74,12 @@ def run(args: argparse.Namespace) -> int:
                                   a_name=str(args.run_a), b_name=str(args.run_b))
     except (NotComparable, FileNotFoundError, ValueError) as error:
         print(f"cannot compare: {error}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    from harness.commands.outputs import folder_problem
+
+    problem = folder_problem(args.out, "--out")
+    if problem is not None:
+        print(f"cannot compare: {problem}", file=sys.stderr)
         return EXIT_UNUSABLE
     print(comparison.summary())
     if args.out is not None:

@@ -4,7 +4,7 @@ that replays it.
 ::
 
     python -m harness record [--hours 24 | --count N] [--period 5] [--out traces/DATE.jsonl]
-                             [--scenario traces/DATE.yaml] [--i2c-bus 1]
+                             [--scenario traces/DATE.yaml] [--i2c-bus 1] [--group FILE]
 
 It runs the device program's reading loop (:func:`device.loop.run`, the code ``python -m
 device --record`` runs) against the physical BME680 every ``--period`` seconds, for
@@ -12,8 +12,9 @@ device --record`` runs) against the physical BME680 every ``--period`` seconds, 
 ``.csv``, the device program's format). At the end, or when stopped with Ctrl+C, it writes a
 scenario next to the trace that replays it on the ``sim`` (or ``broker``) rig: the trace as
 the environment, the recording's period, and expectations that hold for any healthy run
-(see :func:`scenario_text`). ``python -m harness replay TRACE`` makes the same scenario from
-any trace and runs it.
+(see :func:`scenario_text`); with ``--group FILE`` the scenario names that group file as its
+``group:``. ``python -m harness replay TRACE`` makes the same scenario from any trace and runs
+it.
 
 Nothing is published: this reads the sensor only. Stop the device program's service first
 (``sudo systemctl stop bme680-device``) so that two programs do not drive the chip at once.
@@ -38,6 +39,7 @@ from typing import Any
 from device.loop import Clock, Counters, RealClock, Sensor, SensorFactory
 from device.readings import SUCCESS, Measurement
 from device.recorder import TraceFormatError, TraceRecord, TraceWriter, trace_format
+from harness.commands.help_text import plain
 from harness.scenarios.from_trace import (
     DEFAULT_CPU_TEMPERATURE,
     GENERATED,
@@ -267,12 +269,13 @@ def add_parser(commands: Any) -> None:
     parser = commands.add_parser(
         "record", help="record a day of the physical BME680 on the Pi as a trace, with a "
                        "scenario that replays it",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+        description=plain(__doc__), formatter_class=argparse.RawDescriptionHelpFormatter)
     length = parser.add_mutually_exclusive_group()
-    length.add_argument("--hours", type=positive_number, default=None,
+    length.add_argument("--hours", type=positive_number, default=None, metavar="H",
                         help="record for H hours (default 24)")
-    length.add_argument("--count", type=_count, default=None, help="take N readings")
-    parser.add_argument("--period", type=positive_number, default=DEFAULT_PERIOD,
+    length.add_argument("--count", type=_count, default=None, metavar="N",
+                        help="take N readings")
+    parser.add_argument("--period", type=positive_number, default=DEFAULT_PERIOD, metavar="S",
                         help=f"seconds between readings (default {DEFAULT_PERIOD:g})")
     parser.add_argument("--out", type=Path, default=None, metavar="TRACE",
                         help="the trace file, .jsonl or .csv (default traces/<date>.jsonl)")
@@ -280,6 +283,9 @@ def add_parser(commands: Any) -> None:
                         help="the scenario file to write (default: the trace's name, .yaml)")
     parser.add_argument("--i2c-bus", type=_bus, default=1, metavar="N",
                         help="I2C bus number, /dev/i2c-N (default 1)")
+    parser.add_argument("--group", type=Path, default=None, metavar="FILE",
+                        help="the group file the scenario names as its group: (default: "
+                             "none, so it runs on the weather station's)")
     parser.add_argument("--simulated", action="store_true", help=argparse.SUPPRESS)
     parser.set_defaults(run=run)
 
@@ -330,12 +336,26 @@ def run(args: argparse.Namespace) -> int:
     count = _readings(args.hours, args.count, period)
     out = args.out or Path("traces") / f"{dt.date.today().isoformat()}.jsonl"
     scenario = args.scenario or out.with_suffix(".yaml")
+    from harness.commands.outputs import file_problem
+
     try:
         trace_format(out)
-        check_scenario_writable(scenario)
+        problem = file_problem(out, "--out") or file_problem(scenario, "--scenario")
+        if problem is None:
+            check_scenario_writable(scenario)
     except (TraceFormatError, FileExistsError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        problem = str(error)
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
         return EXIT_UNAVAILABLE
+    if args.group is not None:  # a day is not recorded for a scenario that cannot load
+        from harness.group import GroupError, load_group
+
+        try:
+            load_group(args.group)
+        except GroupError as error:
+            print(error, file=sys.stderr)
+            return EXIT_UNAVAILABLE
     if out.exists() and out.stat().st_size > 0:
         print(f"error: {out} exists already: choose another --out (a trace holds one "
               "recording)", file=sys.stderr)
@@ -382,7 +402,7 @@ def run(args: argparse.Namespace) -> int:
           f"into {out}")
     try:
         written = write_scenario(out, scenario, period=period,
-                                 cpu_temperature=recording.cpu_temperature)
+                                 cpu_temperature=recording.cpu_temperature, group=args.group)
     except (TraceFormatError, FileProblems) as error:  # FileProblems: beyond harness.limits
         print(f"error: no scenario written: {error}", file=sys.stderr)
         return EXIT_FAILED

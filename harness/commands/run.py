@@ -1,13 +1,30 @@
-"""``python -m harness run SCENARIO... [--rig sim|broker|pi] [--report DIR]``.
+"""``python -m harness run SCENARIO... [--group FILE] [--rig sim|broker|pi] [--report DIR]``.
 
 Runs scenario files on a rig with a progress bar in simulated time, prints a summary table
 (expectations met and failed, with the first failing time and the value seen), and exits 0
 only when every expectation of every scenario holds. Every file is loaded (and checked
-against the rig's group) before anything runs: a broken one is reported as
+against its group) before anything runs: a broken one is reported as
 ``file:line: field: problem`` and the command exits 2 without running any.
+
+Which group a scenario runs on:
+
+- its own ``group:`` (a group file, relative to the scenario file), when it names one;
+- else the ``--group FILE`` given here;
+- else the weather station's ``lambdas/group.yaml`` of this package.
+
+A scenario that names a group, run with a ``--group`` naming another file, is an error (exit
+2): a scenario is checked against its group's functions, devices and things, so running it on
+another group would be another test; drop one of the two. The Lambda modules of a group
+(``module: republish`` is ``republish.py``) are found in the group file's folder. Scenarios
+of different groups each run on a rig of their own group, one group after the other.
+
 ``--report DIR`` writes, per scenario, ``DIR/<scenario>/`` with ``results.json``, the PNG
 plots and a self-contained ``report.html``, plus ``DIR/junit.xml`` and ``DIR/index.html``
 over all of them.
+
+Exit status: 0 when every expectation holds, 1 when one fails (or the rig had to skip a
+scenario, unless --allow-skips), 2 for a file that cannot be used or a rig that is not
+available.
 """
 
 from __future__ import annotations
@@ -23,6 +40,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from harness.commands.help_text import plain
 from harness.report.results import RunResult, record_run
 from harness.rigs.base import Rig, RigCannotRun, RigUnavailable
 from harness.rigs.select import PLATFORMS, RIGS, default_rig, open_rig
@@ -39,9 +57,13 @@ EXIT_BAD_FILE = EXIT_UNAVAILABLE
 def add_parser(commands: Any) -> None:
     parser = commands.add_parser(
         "run", help="run scenario files on a rig, with a summary and an optional report",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+        description=plain(__doc__), formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("scenarios", nargs="+", metavar="SCENARIO", type=Path,
-                        help="scenario files (scenarios/*.yaml)")
+                        help="scenario files (.yaml)")
+    parser.add_argument("--group", type=Path, default=None, metavar="FILE",
+                        help="the group file for scenarios without a group: of their own "
+                             "(default: the weather station's lambdas/group.yaml); its Lambda "
+                             "modules are found next to it")
     parser.add_argument("--rig", choices=RIGS, default=None,
                         help="sim (default off the Pi), broker, or pi (default on the Pi)")
     parser.add_argument("--report", type=Path, metavar="DIR",
@@ -49,7 +71,7 @@ def add_parser(commands: Any) -> None:
                              "junit.xml")
     parser.add_argument("--platform", choices=PLATFORMS, default="v2",
                         help="the Greengrass the core runs: v2 (default) or v1 (sim rig only)")
-    parser.add_argument("--pi-config", type=Path, default=None,
+    parser.add_argument("--pi-config", type=Path, default=None, metavar="FILE",
                         help="the pi rig's config file (default $HIL_PI_CONFIG or hil/pi.yaml)")
     parser.add_argument("--allow-skips", action="store_true",
                         help="exit 0 even when the rig cannot run some scenarios")
@@ -83,18 +105,43 @@ def load_files(paths: Sequence[Path]) -> tuple[list[tuple[Path, Scenario]], list
     return loaded, problems
 
 
-def check_files(loaded: Sequence[tuple[Path, Scenario]], rig: Rig) -> list[str]:
-    """Every problem of the scenarios with the rig's group (names it lacks), or with the
-    group file itself."""
-    from harness.scenarios.runner import check_against_rig
+def group_files(loaded: Sequence[tuple[Path, Scenario]], given: Path | None
+                ) -> tuple[dict[Path, list[tuple[Path, Scenario]]], list[str]]:
+    """The scenarios by the group file each runs on (in the order of first use; see the
+    module's description), and the problems: a ``group:`` that contradicts ``--group``, a
+    broken group file, a name a scenario's group lacks (``file:line`` lines)."""
+    from harness.group import load_group
+    from harness.lambda_modules import module_problems
+    from harness.scenarios.group_choice import scenario_group
+    from harness.scenarios.runner import check_against_group
+    from harness.simulation import DEFAULT_GROUP
 
-    problems = []
-    for _, scenario in loaded:
+    by_group: dict[Path, list[tuple[Path, Scenario]]] = {}
+    problems: list[str] = []
+    for path, scenario in loaded:
+        group = None
         try:
-            check_against_rig(scenario, rig)
+            group = scenario_group(scenario, given)
+            check_against_group(scenario, group or DEFAULT_GROUP)
         except FileProblems as error:
             problems.extend(str(problem) for problem in error.problems)
-    return list(dict.fromkeys(problems))  # a broken group file is said once
+            if group is None and scenario.group is None:
+                problems.append(f"{path}: (note) it names no group: and no --group was given,"
+                                f" so it was checked against the default group {DEFAULT_GROUP}")
+            continue
+        group = group or DEFAULT_GROUP
+        same = next((known for known in by_group if _same_file(known, group)), group)
+        by_group.setdefault(same, []).append((path, scenario))
+    for group in by_group:  # each loads: the names were checked against it
+        problems.extend(str(problem) for problem in module_problems(group, load_group(group)))
+    return by_group, list(dict.fromkeys(problems))  # a broken group file is said once
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.samefile(b)
+    except OSError:
+        return False
 
 
 def run_files(paths: Sequence[Path] | Sequence[tuple[Path, Scenario]], rig: Rig,
@@ -131,10 +178,11 @@ def summary_table(results: Sequence[RunResult]) -> Table:
             f"[{first.index}] at {first.failed_at:g} s, saw {first.value!r}: {first.label}"
             if first.failed_at is not None else f"[{first.index}] {first.label}")
         if not where and result.function_failures:
-            where = escape(f"Lambda: {result.function_failures[0]}")
-        table.add_row(result.scenario, result.rig,
+            where = f"Lambda: {result.function_failures[0]}"
+        table.add_row(escape(result.scenario), result.rig,
                       "[green]passed[/]" if result.passed else "[red]FAILED[/]",
-                      f"{len(result.outcomes) - len(failures)}/{len(result.outcomes)}", where)
+                      f"{len(result.outcomes) - len(failures)}/{len(result.outcomes)}",
+                      escape(where))
     return table
 
 
@@ -169,31 +217,58 @@ def _report_problems(console: Console, problems: Sequence[str]) -> int:
     return EXIT_BAD_FILE
 
 
+def _run_groups(args: argparse.Namespace, by_group: dict[Path, list[tuple[Path, Scenario]]],
+                console: Console) -> tuple[list[RunResult], list[tuple[Path, str]], list[str]]:
+    """Each group's scenarios on a rig of that group, one group at a time (each rig closed
+    before the next opens): the results, the scenarios skipped with why, and why each rig
+    that could not be opened was not."""
+    name = args.rig or default_rig()
+    results: list[RunResult] = []
+    skipped: list[tuple[Path, str]] = []
+    unavailable: list[str] = []
+    for group, items in by_group.items():
+        try:
+            rig = open_rig(name, group=group, pi_config=args.pi_config,
+                           platform=args.platform)
+        except RigUnavailable as error:
+            reason = f"the {name} rig is not available: {error}"
+            unavailable.append(reason if len(by_group) == 1 else f"{reason} (group {group})")
+            skipped.extend((path, reason) for path, _ in items)
+            continue
+        try:
+            done, passed_over = run_files(items, rig, console)
+        finally:
+            close = getattr(rig, "close", None)
+            if close is not None:
+                close()
+        results.extend(done)
+        skipped.extend(passed_over)
+    return results, skipped, unavailable
+
+
 def run(args: argparse.Namespace) -> int:
+    from harness.commands.outputs import folder_problem
+
     console = Console(stderr=True)
     loaded, problems = load_files(args.scenarios)
+    report_problem = folder_problem(args.report, "--report")
+    if report_problem is not None:
+        problems.append(report_problem)
     if problems:
         return _report_problems(console, problems)
-    name = args.rig or default_rig()
-    try:
-        rig = open_rig(name, pi_config=args.pi_config, platform=args.platform)
-    except RigUnavailable as error:
-        console.print(f"[red]the {name} rig is not available:[/] {error}")
+    by_group, problems = group_files(loaded, args.group)
+    if problems:
+        return _report_problems(console, problems)
+    results, skipped, unavailable = _run_groups(args, by_group, console)
+    for reason in unavailable:
+        print(reason, file=sys.stderr)
+    if unavailable and not results:
         return EXIT_UNAVAILABLE
-    try:
-        problems = check_files(loaded, rig)
-        if problems:
-            return _report_problems(console, problems)
-        results, skipped = run_files(loaded, rig, console)
-    finally:
-        close = getattr(rig, "close", None)
-        if close is not None:
-            close()
     out = Console(file=sys.stdout)
     if results:
         out.print(summary_table(results))
     for path, reason in skipped:
-        out.print(f"[yellow]skipped[/] {path}: {reason}")
+        out.print(f"[yellow]skipped[/] {escape(str(path))}: {escape(reason)}")
     for result in results:
         lost = {name: count for name, count in result.delivery.items()
                 if count and "dropped" in name}
@@ -208,11 +283,16 @@ def run(args: argparse.Namespace) -> int:
             out.print(line, highlight=False, markup=False)
         for outcome in result.failures:
             when = f"at {outcome.failed_at:g} s" if outcome.failed_at is not None else ""
-            out.print(f"[red]FAILED[/] {result.scenario} [{outcome.index}] {when} "
-                      f"(saw {outcome.value!r}): {outcome.label}", highlight=False)
+            out.print(f"[red]FAILED[/] {escape(result.scenario)} [{outcome.index}] {when} "
+                      f"(saw {escape(repr(outcome.value))}): {escape(outcome.label)}",
+                      highlight=False)
     if args.report is not None and results:
-        index = write_report(results, args.report)
-        out.print(f"report: {index}")
+        try:
+            index = write_report(results, args.report)
+        except OSError as error:
+            print(f"--report {args.report}: cannot write the report: {error}", file=sys.stderr)
+            return EXIT_BAD_FILE
+        out.print(f"report: {escape(str(index))}")
     failed = any(not result.passed for result in results)
     if failed or (skipped and not args.allow_skips) or not results:
         return EXIT_FAILED

@@ -4,6 +4,16 @@ A dry run is the default: it builds the plan, checks every request against the b
 service model, prints the steps and sends nothing. ``--out DIR`` also writes each request as
 JSON and each function's package as ``DIR/packages/<function>.zip``; ``--apply`` sends the
 requests with boto3 (credentials and permissions as boto3 finds them).
+
+``--group FILE`` is the group to deploy (default: the weather station's
+``lambdas/group.yaml``); each function's ``<module>.py`` is packaged from the group file's
+folder (``--code-dir`` to look elsewhere), and a missing one is an error before anything is
+built.
+
+Exit status: 0 done (or dry run), 2 for a mistake in what was given (a group file with
+problems, a missing Lambda module, an unknown region or component, a request the service
+model refuses, an --out folder that cannot be written), 1 when AWS refused a request sent
+with --apply.
 """
 
 from __future__ import annotations
@@ -17,7 +27,10 @@ if TYPE_CHECKING:
     from harness.deploy.plan import Plan, Response, Step
     from harness.group import Group
 
-__all__ = ["DEFAULT_GROUP", "add_parser", "run"]
+__all__ = ["DEFAULT_GROUP", "EXIT_REFUSED", "EXIT_USAGE", "add_parser", "run"]
+
+#: AWS refused a request sent with --apply; a mistake in what was given
+EXIT_REFUSED, EXIT_USAGE = 1, 2
 
 #: The project's group (as ``harness.simulation.DEFAULT_GROUP``, without importing the core).
 DEFAULT_GROUP = Path(__file__).resolve().parents[2] / "lambdas" / "group.yaml"
@@ -44,8 +57,10 @@ def _pair(text: str) -> tuple[str, str]:
 def add_parser(commands: Any) -> argparse.ArgumentParser:
     """Add the ``deploy`` subcommand to ``commands`` (an argparse subparsers object)."""
     parser = commands.add_parser("deploy", help=HELP, description=DESCRIPTION)
-    parser.add_argument("--group", type=Path, default=DEFAULT_GROUP,
-                        help="the group file (default: lambdas/group.yaml)")
+    parser.add_argument("--group", type=Path, default=DEFAULT_GROUP, metavar="FILE",
+                        help="the group file (default: the weather station's "
+                             "lambdas/group.yaml); its Lambda modules are packaged from its "
+                             "folder")
     parser.add_argument("--target", choices=("v2", "v1"), default="v2",
                         help="v2 (default) or v1 (AWS ended V1 support on 2026-10-07)")
     parser.add_argument("--apply", action="store_true",
@@ -59,9 +74,10 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
                         metavar="NAME=VERSION",
                         help="v2: pin a public component (client device auth, Moquette, bridge,"
                              " IP detector, shadow manager, router, nucleus)")
-    parser.add_argument("--nucleus-version",
+    parser.add_argument("--nucleus-version", metavar="VERSION",
                         help="v2: deploy this nucleus (default: the version the core runs)")
-    parser.add_argument("--group-id", help="v1: the existing group's id (default: by name)")
+    parser.add_argument("--group-id", metavar="ID",
+                        help="v1: the existing group's id (default: by name)")
     return parser
 
 
@@ -100,15 +116,19 @@ def run(args: argparse.Namespace) -> int:
     from harness.deploy.plan import DeployError
     from harness.deploy.validate import RequestInvalid, validate_request
     from harness.group import GroupError
+    from harness.lambda_modules import module_problems
 
     try:
         group = _load(args)
+        missing = module_problems(args.group, group, args.code_dir)
+        if missing:
+            raise GroupError(missing)
         plan = _plan(args, group)
         for step in plan.steps:
             validate_request(step.service, step.operation, step.example_params())
     except (GroupError, DeployError, RequestInvalid) as problem:
         print(problem, file=sys.stderr)
-        return 1
+        return EXIT_USAGE
     print("\n".join(plan.lines()))
     print(f"Every request is valid for botocore {botocore.__version__}'s service models.")
     if args.out is not None:
@@ -120,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
                                       args.out / "packages")
         except OSError as problem:
             print(f"--out {args.out}: {problem}", file=sys.stderr)
-            return 1
+            return EXIT_USAGE
         print(f"Wrote {len(written)} requests and {len(packages)} packages to {args.out}.")
     if not args.apply:
         print("Dry run: nothing was sent. --apply sends these requests.")
@@ -147,7 +167,7 @@ def _apply(plan: Plan) -> int:
         results = execute(plan, boto3_clients(plan.region), progress=progress)
     except (ClientError, BotoCoreError, DeployError, RequestInvalid) as problem:
         print(f"Stopped: {problem}", file=sys.stderr)
-        return 1
+        return EXIT_REFUSED
     deployment = results["deployment"]
     print("Deployment created:",
           deployment.get("deploymentId") or deployment.get("DeploymentId"))

@@ -29,6 +29,7 @@ import pytest
 import yaml
 
 from harness.rigs.base import RigCannotRun, RigUnavailable
+from harness.scenarios.group_choice import scenario_group
 from harness.scenarios.loading import ScenarioError, load_scenario
 from harness.scenarios.runner import ScenarioResult, run_scenario
 from harness.yaml_files import FileProblems
@@ -135,9 +136,11 @@ class ScenarioItem(pytest.Item):
 
         try:
             scenario = load_scenario(self.path)
+            # its own group: (or --gg-group's; both, naming different files, is an error)
+            group = scenario_group(scenario, self.config.option.gg_group, "--gg-group")
         except ScenarioError as error:
             raise AssertionError(str(error)) from None
-        rig = rig_provider(self.config).get()
+        rig = rig_provider(self.config).get(group)
         try:
             self.result = run_scenario(scenario, folder=self.path.parent, rig=rig)
         except (RigCannotRun, RigUnavailable) as error:  # e.g. no identity to publish as

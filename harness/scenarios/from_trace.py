@@ -14,6 +14,7 @@ import datetime as dt
 import itertools
 import json
 import math
+import os
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,8 +149,9 @@ def _utc(epoch: float) -> str:
 
 def scenario_text(summary: TraceSummary, scenario_path: str | Path, *,
                   cpu_temperature: float | None = None, command: str = "record",
-                  thing: str = "bme680-sensor") -> str:
-    """The YAML of a scenario replaying the trace of ``summary`` from ``scenario_path``.
+                  thing: str = "bme680-sensor", group: str | Path | None = None) -> str:
+    """The YAML of a scenario replaying the trace of ``summary`` from ``scenario_path``
+    (on ``group``, a group file named relative to the scenario's folder, when given).
 
     Duration: the trace's span plus one period and :data:`LAST_READING_GRACE` (the time its
     last reading has to reach the Shadow); step and device period: the trace's period (the
@@ -193,6 +195,8 @@ def scenario_text(summary: TraceSummary, scenario_path: str | Path, *,
         "seed: 0",
         f"step: {_number(_step(period, deadline))}",
     ]
+    if group is not None:
+        lines.append(f"group: {_text(_relative(Path(group), scenario_path))}")
     if cpu_temperature is not None:
         lines.append(f"cpu_temperature: {_number(round(cpu_temperature, 1))}")
     lines += [
@@ -227,9 +231,14 @@ def check_scenario_writable(path: str | Path) -> None:
                               "another --scenario file (it is not overwritten)")
 
 
+def _relative(path: Path, scenario_path: Path) -> str:
+    """``path`` as the scenario names it: relative to the scenario's folder."""
+    return os.path.relpath(path.resolve(), scenario_path.resolve().parent)
+
+
 def write_scenario(trace: str | Path, scenario_path: str | Path, *,
                    period: float | None = None, cpu_temperature: float | None = None,
-                   command: str = "record") -> Path:
+                   command: str = "record", group: str | Path | None = None) -> Path:
     """Write the scenario replaying ``trace`` to ``scenario_path`` (see
     :func:`scenario_text`) and check it loads; returns its path. Raises
     :class:`~device.recorder.TraceFormatError` for a bad trace, ``FileExistsError`` for a
@@ -240,7 +249,7 @@ def write_scenario(trace: str | Path, scenario_path: str | Path, *,
     check_scenario_writable(scenario_path)
     summary = summarise_trace(trace, period=period)
     text = scenario_text(summary, scenario_path, cpu_temperature=cpu_temperature,
-                         command=command)
+                         command=command, group=group)
     scenario_path.parent.mkdir(parents=True, exist_ok=True)
     scenario_path.write_text(text, encoding="utf-8")
     load_scenario(scenario_path)  # a generated file always loads; this keeps it so

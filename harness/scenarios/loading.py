@@ -37,6 +37,7 @@ def load_scenario(path: str | Path) -> Scenario:
                                     _describe(detail, loc, Scenario)))
         raise ScenarioError(problems) from None
     problems.extend(_trace_problems(scenario, Path(path), index))
+    problems.extend(_group_problems(scenario, Path(path), index))
     if problems:
         raise ScenarioError(problems)
     scenario._source = ScenarioSource(str(path), index)
@@ -94,6 +95,25 @@ def _trace_problems(scenario: Scenario, path: Path, index: NodeIndex) -> list[Pr
         return problem(f"the trace cannot be replayed: {error}")
     except (OSError, ValueError) as error:  # unreadable, or not UTF-8 text
         return problem(f"the trace cannot be read: {error}")
+    return []
+
+
+def _group_problems(scenario: Scenario, path: Path, index: NodeIndex) -> list[Problem]:
+    """The scenario's ``group:`` must name a file (checked when the scenario is loaded, so
+    a missing group is said at the scenario's line; the group file's own problems are said
+    at its lines when it is read)."""
+    if scenario.group is None:
+        return []
+    line = index.line(("group",))
+    group = path.parent / scenario.group
+    try:
+        info = group.stat()
+    except OSError:
+        return [Problem(str(path), line, "group",
+                        f"no group file at {group} (relative to the scenario's folder)")]
+    if not stat.S_ISREG(info.st_mode):
+        return [Problem(str(path), line, "group",
+                        f"{group} is not a file: name the group's .yaml file")]
     return []
 
 

@@ -14,7 +14,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from harness.function_failures import FunctionFailure
 from harness.function_failures import report as failure_report
@@ -28,7 +28,11 @@ from harness.scenarios.needs import missing
 from harness.scenarios.schema import DEFAULT_THING, FaultSpec, Scenario, Stimulus
 from harness.simulation import DEFAULT_GROUP
 
-__all__ = ["FAULTS", "ScenarioResult", "check_against_rig", "make_fault", "run_scenario"]
+if TYPE_CHECKING:
+    from harness.group import Group
+
+__all__ = ["FAULTS", "ScenarioResult", "check_against_group", "check_against_rig", "make_fault",
+           "run_scenario"]
 
 
 @dataclass(frozen=True)
@@ -113,9 +117,16 @@ def check_against_rig(scenario: Scenario, rig: Rig) -> None:
     scenario came from a file) for each name of ``scenario`` the rig's group lacks: the
     device it drives, the things it publishes as, the functions it stalls or reads. A rig
     that does not say its group (``rig.group``: a file or a loaded group) is not checked."""
+    group = getattr(rig, "group", None)
+    if group is not None:
+        check_against_group(scenario, group)
+
+
+def check_against_group(scenario: Scenario, group: Group | str | Path) -> None:
+    """As :func:`check_against_rig`, against ``group`` (a loaded group or its file: a broken
+    file raises :class:`~harness.group.GroupError` with its own ``file:line`` problems)."""
     from harness.group import Group, load_group
 
-    group = getattr(rig, "group", None)
     if isinstance(group, str | Path):
         group = load_group(group)
     if not isinstance(group, Group):

@@ -5,6 +5,7 @@ must follow (expectations)::
 
     name: steady weather
     description: steady air; the Shadow reports it, compensated
+    group: ../lambdas/group.yaml  # optional: the group it was written for (see below)
     duration: 120            # seconds of simulated time
     seed: 0
     environment:             # exactly one of points, profile, trace
@@ -30,6 +31,12 @@ must follow (expectations)::
       - messages: {topic: hello/world, count: {min: 1}}
       - log: {function: republish, contains: Invalid reading, count: {min: 1}}
       - stats: {function: republish, field: dropped_queue_full, equals: 0}
+
+``group:`` is the group file the scenario was written for, relative to the scenario file;
+its Lambda modules are found next to that file. Without it, the scenario runs on the group
+given on the command line (``--group``; ``--gg-group`` under pytest) or, failing that, the
+weather station's ``lambdas/group.yaml``. Naming a different group there than the scenario
+does is an error (:mod:`harness.scenarios.group_choice`).
 
 Environment temperatures are the AIR's (see :mod:`harness.scenarios.environment` for how the
 sensor, next to the CPU, sees them); a recorded trace is replayed as the sensor measured it.
@@ -585,6 +592,8 @@ class Scenario(_Model):
 
     name: Annotated[Text, Field(min_length=1)]
     description: Text = ""
+    # the group file it was written for, relative to the scenario file (group_choice.py)
+    group: Annotated[Text, Field(min_length=1)] | None = None
     duration: Duration
     seed: Seed = 0
     step: Step = 1.0  # seconds between expectation checks

@@ -93,11 +93,11 @@ def test_component_versions_can_be_pinned(capsys: pytest.CaptureFixture[str]) ->
 
 def test_problems_are_reported_without_a_traceback(tmp_path: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["deploy", "--component-version", "aws.greengrass.Bogus=1.0.0"]) == 1
+    assert main(["deploy", "--component-version", "aws.greengrass.Bogus=1.0.0"]) == 2
     assert "no public component aws.greengrass.Bogus" in capsys.readouterr().err
     broken = tmp_path / "group.yaml"
     broken.write_text("name: x\ncore: {thing: c}\nfunctions: [{name: f}]\n")
-    assert main(["deploy", "--group", str(broken)]) == 1
+    assert main(["deploy", "--group", str(broken)]) == 2
     assert "functions.0.module: required field is missing" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["deploy", "--component-version", "no-equals-sign"])
@@ -111,12 +111,14 @@ def test_the_module_entry_point_runs_the_dry_run() -> None:
 
 
 def test_a_bad_region_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["deploy", "--region", "Mars"]) == 1
+    assert main(["deploy", "--region", "Mars"]) == 2
     assert "--region 'Mars' is not an AWS region" in capsys.readouterr().err
 
 
 def test_a_missing_lambda_module_is_reported(tmp_path: Path,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out"
-    assert main(["deploy", "--out", str(out), "--code-dir", str(tmp_path)]) == 1
-    assert "no module file" in capsys.readouterr().err
+    assert main(["deploy", "--out", str(out), "--code-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "group.yaml:" in err and "functions.0.module: no republish.py in" in err
+    assert not out.exists()  # refused before anything was built

@@ -163,7 +163,7 @@ def test_every_problem_is_reported_with_its_line(tmp_path):
         "3: core.port: must be a valid integer, not the string '8883'",
         "4: core.ca: must be a path (text), not the number 5",
         "5: client.key: required field is missing",
-        "7: client.kee: unknown field (allowed here: thing, cert, key)",
+        "7: client.kee: unknown field (did you mean 'key'?) (allowed here: thing, cert, key)",
         "9: sensor.bus: must be greater than or equal to 0 (got -1)",
         "10: sensor.address: 0x78 is not a BME680 address: 0x76 (SDO to GND) or 0x77"
         " (SDO to VDDIO)",

@@ -126,8 +126,8 @@ def test_always_reports_only_the_alternative_the_file_meant(tmp_path: Path) -> N
            "(got 'version shrinks')" in message
     assert "mapping" not in message
     message = _problems(tmp_path, GOOD.replace("messages: {topic: x/y", "mesages: {topic: x/y"))
-    assert "scenario.yaml:17: expectations.2.always.mesages: unknown field " \
-           "(allowed here: shadow, messages, log, stats, in_sync)" in message
+    assert "scenario.yaml:17: expectations.2.always.mesages: unknown field (did you mean " \
+           "'messages'?) (allowed here: shadow, messages, log, stats, in_sync)" in message
     assert "version grows" not in message
 
 
@@ -207,7 +207,8 @@ def test_a_name_the_groups_lacks_is_a_file_line_error_before_the_run(tmp_path: P
         run_scenario(path)
     assert str(caught.value).startswith(
         f"{path}:10: expectations.1.stats.function: no function 'republsh' in group "
-        "'weather-station' (functions: republish, hello_world, inference)")
+        "'weather-station' (did you mean 'republish'?) (functions: republish, hello_world, "
+        "inference)")
 
 
 def test_a_trace_is_checked_when_the_scenario_is_loaded(tmp_path: Path) -> None:
