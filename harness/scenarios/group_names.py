@@ -56,8 +56,10 @@ def group_problems(scenario: Scenario, group: Group) -> list[tuple[Loc, str]]:
                           function(fault.lambda_timeout.function)))
     for index, expectation in enumerate(scenario.expectations):
         check = expectation.always if not isinstance(expectation.always, str) else None
+        never = expectation.never.check if expectation.never is not None else None
         for base, each in ((("expectations", index), expectation.check),
-                           (("expectations", index, "always"), check)):
+                           (("expectations", index, "always"), check),
+                           (("expectations", index, "never"), never)):
             found.extend(_check_names(base, each, function, device))
     return [(loc, message) for loc, message in found if message is not None]
 
