@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
@@ -133,10 +134,10 @@ def holds(condition: Condition, value: Any, sim: Simulation) -> bool:
     if condition.approx is not None and \
             abs(value - _resolve(condition.approx, sim)) > condition.tolerance:
         return False
-    for name, passes in (("gt", value.__gt__), ("ge", value.__ge__), ("lt", value.__lt__),
-                         ("le", value.__le__)):
+    for name, passes in (("gt", operator.gt), ("ge", operator.ge), ("lt", operator.lt),
+                         ("le", operator.le)):
         bound = getattr(condition, name)
-        if bound is not None and passes(_resolve(bound, sim)) is not True:
+        if bound is not None and not passes(value, _resolve(bound, sim)):
             return False
     if condition.within_seconds_of_now is not None and \
             abs(value - (sim.epoch + sim.now)) > condition.within_seconds_of_now:
