@@ -29,6 +29,54 @@ must follow (expectations)::
       - log: {function: republish, contains: Invalid reading, count: {min: 1}}
       - stats: {function: republish, field: dropped_queue_full, equals: 0}
 
+Richer expectations::
+
+      - always: {shadow: {path: state.reported.temperature, ge: 10, lt: 30}}
+        after: 60                # only the steps from 60 s ...
+        until: 300               # ... to 300 s (both included) are judged
+      - never: {messages: {topic: alerts/humidity, count: {min: 1}}}
+        until: 30
+      - shadow: {thing: weather-station, name: config, path: state.reported.mode,
+                 matches: "^(eco|full)$"}      # a named shadow (no name: the classic one)
+      - messages:
+          topic: bme680/readings
+          count: {min: 1}
+          per: 60                # in every 60 s window of the run
+          where:                 # all of them hold; a single condition may be a mapping
+            - {path: message, equals: Success}
+            - {path: temperature, approx: 15, tolerance: 0.5}
+            - {path: timestamp, ge: {since_start: 0}}
+      - messages: {topic: raw/frames, count: 1, payload: {hex: "00 ff 10", length: 3}}
+
+- ``always: {<check>}`` holds at every step, ``never: {<check>}`` at none (a Shadow check:
+  at the steps where that Shadow exists); ``after``/``until`` limit both to a window of
+  scenario seconds (the run stops at both). ``never`` also keeps its older form
+  ``{shadow_path, is_null | equals}``.
+- A condition (``where:``, a ``shadow:`` check) tests the value at a dotted ``path`` with
+  ``equals`` (alone), ``approx`` (+ ``tolerance``), ``gt``/``ge``/``lt``/``le``,
+  ``contains`` (text, list item or object key), ``matches`` (a regular expression,
+  ``re.search``), ``is_null``, ``present``, ``absent``; several tests must all hold. A
+  condition no value could pass (``ge: 5, lt: 3``, ``matches`` with a number test) or a bad
+  pattern is refused when the file is loaded.
+- ``payload:`` checks a message's bytes as they are (payloads that are not JSON): ``hex`` or
+  ``base64`` (the whole payload), ``contains_hex``, ``length``. A stimulus sends such bytes
+  with ``payload_hex`` or ``payload_base64`` instead of ``payload``.
+- ``per: s`` on a bare ``messages`` check: the count holds in every window ``[0, s)``,
+  ``[s, 2s)``, ... (the last closes at the end of the run). A last window shorter than
+  ``s`` is judged by the count's maximum only (too many in less time is still too many).
+
+Time on every rig: every time the harness records (``at``, ``within``, ``after``,
+``until``, a message's time, the steps) is scenario seconds since the start. Times a Lambda
+or the Shadow writes (``time.time()``, ``metadata`` stamps, a reading's ``timestamp``) are
+the core clock's epoch seconds: the simulated clock on the sim rig (it starts at
+2026-01-01T00:00:00Z), the wall clock at the session's start on the broker rig (then
+running at the session's compressed pace; the device program stamps with the same clock),
+the wall clock on the Pi. Compare them with the time tests, which each rig resolves
+against its own clock: ``{since_start: s}`` as a bound of ``approx``/``gt``/``ge``/``lt``/
+``le`` (the core clock's time ``s`` seconds into the scenario), ``within_seconds_of_now: n``
+and ``after_start: true`` (not before the start, to the whole second, as Shadow stamps
+are). Never write an epoch number in a scenario: it holds on one rig only.
+
 Environment temperatures are the AIR's (see :mod:`harness.scenarios.environment` for how the
 sensor, next to the CPU, sees them); a recorded trace is replayed as the sensor measured it.
 Checks without ``within``/``always``/``never`` are judged once, at the end of the run.
