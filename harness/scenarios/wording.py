@@ -13,7 +13,6 @@ import math
 from typing import Any
 
 from harness.scenarios.schema import (
-    CHECKS,
     VERSION_GROWS,
     Check,
     Condition,
@@ -208,5 +207,5 @@ def sentence(expectation: Expectation) -> str:
     return f"at the end: {check_words(check)}"
 
 
-__all__ = ["CHECKS", "check_words", "condition_words", "is_richer", "older_label",
+__all__ = ["check_words", "condition_words", "is_richer", "older_label",
            "payload_words", "sentence"]
