@@ -42,6 +42,7 @@ import math
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
@@ -267,8 +268,10 @@ def main(
     environ: Mapping[str, str] | None = None,
     connect: Callable[[Config], Any] = connect_publisher,
     counters: Counters | None = None,
+    wall_time: Callable[[], float] | None = None,
 ) -> int:
-    """Run the program; returns the exit status. The keyword arguments are for tests."""
+    """Run the program; returns the exit status. The keyword arguments are for tests and
+    harnesses (``wall_time``: the clock that stamps readings, ``time.time`` by default)."""
     config = parse_args(argv, environ)
     logging.basicConfig(
         level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -300,6 +303,7 @@ def main(
             count=config.count,
             recorder=writer.write if writer else None,
             counters=counters,
+            wall_time=wall_time or time.time,
         )
     except KeyboardInterrupt:
         logger.info("stopped")

@@ -62,6 +62,8 @@ MAX_PAYLOAD_BYTES = 128 * 1024
 MAX_TRACE_BYTES = 64 * 1024 * 1024
 #: Longest text field of a scenario (name, description, paths, log text).
 MAX_TEXT = 10_000
+#: Most conditions in one ``where:`` list.
+MAX_CONDITIONS = 100
 #: Largest count, counter value or I2C transaction count a scenario may name.
 MAX_COUNT = 1_000_000_000
 #: Largest ``seed`` (the random generators take 32-bit seeds everywhere).

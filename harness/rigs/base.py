@@ -26,10 +26,19 @@ class Message(Protocol):
 
 
 class RigSession(Protocol):
-    """One scenario's run on a rig. Times are scenario seconds since the start."""
+    """One scenario's run on a rig. Times are scenario seconds since the start (``now``, a
+    message's ``time``); ``epoch`` ties them to the core's own clock, which a Lambda's
+    ``time.time()`` and the Shadow's metadata read: the simulated clock on the sim rig (from
+    2026-01-01), the wall clock when the session opened on the broker rig (then running at
+    the session's scenario pace) and on the Pi."""
 
     @property
     def now(self) -> float: ...
+
+    @property
+    def epoch(self) -> float:
+        """The core clock's epoch seconds at scenario time 0: a time ``t`` on that clock is
+        ``t - epoch`` scenario seconds."""
 
     def advance_to(self, elapsed: float) -> None:
         """Let the rig run until ``elapsed`` scenario seconds (virtual or wall time)."""
@@ -45,7 +54,9 @@ class RigSession(Protocol):
     def disconnect_cloud(self, duration: float) -> None: ...
 
     # -- what expectations read -----------------------------------------------------------
-    def shadow(self, thing: str) -> dict[str, Any] | None: ...
+    def shadow(self, thing: str, name: str | None = None) -> dict[str, Any] | None:
+        """``thing``'s classic Shadow document as a GET returns it (its named shadow
+        ``name``), or None when there is none."""
     def messages(self, topic: str | None = None) -> Sequence[Message]: ...
     def logs(self, name: str) -> list[str]: ...
     def core_log(self) -> list[str]: ...

@@ -435,6 +435,13 @@ class BrokerSession(SimulationBacked):
     def now(self) -> float:
         return self.sim.now
 
+    def _core_time(self) -> float:
+        """The clock the device program stamps its readings with: the core's (its epoch
+        plus the scenario seconds the wall clock has gone through), so a reading's
+        ``timestamp`` and a Lambda's ``time.time()`` agree, as on a Pi where both read
+        one clock, however compressed the session's time."""
+        return self.sim.clock.epoch + self._wall_elapsed()
+
     def advance_to(self, elapsed: float) -> None:
         """Run the core, paced by the wall clock, until ``elapsed`` scenario seconds,
         routing what arrives from the broker as it arrives."""
@@ -679,7 +686,8 @@ class BrokerSession(SimulationBacked):
 
         def run() -> None:
             device_main(argv, lambda: open_sensor(bus=bus), environ={},
-                        clock=_StoppableClock(self._stop), counters=self.device_counters)
+                        clock=_StoppableClock(self._stop), counters=self.device_counters,
+                        wall_time=self._core_time)
 
         thread = threading.Thread(target=run, name=f"device:{thing}", daemon=True)
         self._device_log = _DeviceLog(lambda: f"{self._wall_elapsed():.3f}")

@@ -305,10 +305,10 @@ class _Replies:
 
 
 class ShadowClient:
-    """A thing's local Shadow over the MQTT Shadow topics: ``get``, ``update`` and
-    ``delete`` publish the request and return the reply (the ``accepted`` or ``rejected``
-    document, with the topic it came on). ``wait`` is how long to wait in total; ``pump``
-    is called while waiting (on the broker rig it runs the core).
+    """A thing's local Shadow (classic, or the named shadow ``name``) over the MQTT Shadow
+    topics: ``get``, ``update`` and ``delete`` publish the request and return the reply (the
+    ``accepted`` or ``rejected`` document, with the topic it came on). ``wait`` is how long
+    to wait in total; ``pump`` is called while waiting (on the broker rig it runs the core).
 
     It makes a connection of its own (client id ``<thing>-shadow-client``), or, given
     ``connection``, shares that thing's :class:`ThingConnection` (what a Greengrass V2 core
@@ -319,9 +319,10 @@ class ShadowClient:
     def __init__(self, identity: MqttIdentity, thing: str, *,
                  pump: Callable[[float], None] | None = None,
                  connection: ThingConnection | None = None,
-                 subscribe: Iterable[str] | None = None) -> None:
+                 subscribe: Iterable[str] | None = None, name: str | None = None) -> None:
         self.thing = thing
-        self.prefix = f"$aws/things/{thing}/shadow"
+        self.name = name  # a named shadow's; None for the classic Shadow
+        self.prefix = f"$aws/things/{thing}/shadow" + (f"/name/{name}" if name else "")
         self._pump = pump
         self._replies = _Replies()
         self._tokens = 0

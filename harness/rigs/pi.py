@@ -164,6 +164,9 @@ class PiSession:
         self.rig = rig
         self.timing_factor = rig.timing_factor
         self._start = time.monotonic()
+        #: the wall clock at scenario time 0: the Pi's core and devices read this clock
+        #: (the harness's host's; on another host, both must be set by NTP)
+        self.epoch = time.time()
         self._seen: list[SeenMessage] = []
         self._lock = threading.Lock()
         self._shadows: dict[str, ShadowClient] = {}
@@ -219,14 +222,15 @@ class PiSession:
         the listener and the Shadow clients use when ``thing`` is theirs)."""
         return self._connection(thing).client
 
-    def shadow_client(self, thing: str, as_thing: str | None = None) -> ShadowClient:
-        """``thing``'s Shadow over the MQTT Shadow topics, on the connection as ``as_thing``
-        (the thing itself by default)."""
+    def shadow_client(self, thing: str, as_thing: str | None = None,
+                      name: str | None = None) -> ShadowClient:
+        """``thing``'s Shadow (its named shadow ``name``) over the MQTT Shadow topics, on
+        the connection as ``as_thing`` (the thing itself by default)."""
         connection = self._connection(as_thing or thing)
-        key = f"{thing}/{connection.thing}"
+        key = f"{thing}/{name or ''}/{connection.thing}"
         if key not in self._shadows:
             self._shadows[key] = ShadowClient(connection.identity, thing,
-                                              connection=connection)
+                                              connection=connection, name=name)
         return self._shadows[key]
 
     def routed(self, topic: str) -> list[SeenMessage]:
@@ -261,9 +265,10 @@ class PiSession:
 
     # -- what expectations read ----------------------------------------------------------
 
-    def shadow(self, thing: str) -> dict[str, Any] | None:
+    def shadow(self, thing: str, name: str | None = None) -> dict[str, Any] | None:
         try:
-            outcome, document = self.shadow_client(thing, self.rig.config.client.thing).get()
+            outcome, document = self.shadow_client(thing, self.rig.config.client.thing,
+                                                   name).get()
         except MqttError:
             return None
         return document if outcome == "accepted" else None

@@ -38,8 +38,13 @@ class SimulationBacked:
     def stall_function(self, function: str, invocations: int) -> None:
         self.sim.stall_function(function, invocations)
 
-    def shadow(self, thing: str) -> dict[str, Any] | None:
-        return self.sim.shadow(thing)
+    def shadow(self, thing: str, name: str | None = None) -> dict[str, Any] | None:
+        return self.sim.shadow(thing, name)
+
+    @property
+    def epoch(self) -> float:
+        """The core clock's epoch seconds at scenario time 0 (its virtual clock's start)."""
+        return self.sim.clock.epoch
 
     def messages(self, topic: str | None = None) -> Sequence[RoutedMessage]:
         return self.sim.messages(topic)

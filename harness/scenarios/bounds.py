@@ -30,7 +30,7 @@ Loc = tuple[str | int, ...]
 def scenario_problems(scenario: Scenario) -> list[tuple[Loc, str]]:
     """Every problem of ``scenario`` as a whole, each with the field it is best shown at."""
     return [*_work_problems(scenario), *_late_events(scenario),
-            *_environment_problems(scenario)]
+            *_late_windows(scenario), *_environment_problems(scenario)]
 
 
 def _work_problems(scenario: Scenario) -> list[tuple[Loc, str]]:
@@ -70,6 +70,23 @@ def _late_events(scenario: Scenario) -> list[tuple[Loc, str]]:
                 problems.append(((field, index, "at"), f"{event.at:g} s is after the end of "
                                  f"the run (duration {scenario.duration:g} s): it would never "
                                  "happen"))
+    return problems
+
+
+def _late_windows(scenario: Scenario) -> list[tuple[Loc, str]]:
+    """An ``until`` after the end, and a ``per`` window longer than the run (no window of
+    it would be whole, so too few messages could never fail)."""
+    problems: list[tuple[Loc, str]] = []
+    duration = scenario.duration
+    for index, expectation in enumerate(scenario.expectations):
+        if expectation.until is not None and expectation.until > duration:
+            problems.append((("expectations", index, "until"), f"{expectation.until:g} s is "
+                             f"after the end of the run (duration {duration:g} s)"))
+        messages = expectation.messages
+        if messages is not None and messages.per is not None and messages.per > duration:
+            problems.append((("expectations", index, "messages", "per"), f"a window of "
+                             f"{messages.per:g} s is longer than the run (duration "
+                             f"{duration:g} s): no window would be whole"))
     return problems
 
 

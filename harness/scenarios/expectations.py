@@ -9,6 +9,8 @@ known to fail and the value seen then.
 from __future__ import annotations
 
 import json
+import math
+import operator
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
@@ -16,19 +18,23 @@ from typing import Any
 from fakes.shadow.document import json_equal  # equality as JSON sees it: true is not 1
 from harness.cloud.shadow_sync import shadow_sections
 from harness.rigs.base import RigSession as Simulation  # what monitors read
+from harness.scenarios.field_types import compiled
 from harness.scenarios.schema import (
     VERSION_GROWS,
     Check,
+    Condition,
     Count,
     Expectation,
     InSyncCheck,
     LogCheck,
     MessagesCheck,
     Monotonic,
-    Never,
+    PayloadBytes,
     ShadowCheck,
+    SinceStart,
     StatsCheck,
 )
+from harness.scenarios.wording import is_richer, older_label, sentence
 
 SYSTEM_LOG = "system"  # LogCheck.function naming the core's own log
 
@@ -81,25 +87,107 @@ def _in_count(n: int, count: Count | int) -> bool:
     return (count.min is None or n >= count.min) and (count.max is None or n <= count.max)
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _resolve(bound: float | SinceStart, sim: Simulation) -> float:
+    """A bound as a number: a ``since_start`` time on the rig's core clock."""
+    if isinstance(bound, SinceStart):
+        return sim.epoch + bound.since_start
+    return bound
+
+
+def _contains(value: Any, part: Any) -> bool:
+    if isinstance(value, str):
+        return isinstance(part, str) and part in value
+    if isinstance(value, list):
+        return any(json_equal(item, part) for item in value)
+    if isinstance(value, dict):
+        return isinstance(part, str) and part in value
+    return False
+
+
+def holds(condition: Condition, value: Any, sim: Simulation) -> bool:
+    """Whether ``value`` (:data:`MISSING` when the path leads nowhere) passes every test of
+    ``condition``; ``sim`` gives the rig's clock for the time tests."""
+    given = condition.model_fields_set
+    if condition.absent:
+        return value is MISSING
+    if condition.is_null:
+        return value is MISSING or value is None
+    if value is MISSING:
+        return False
+    if "equals" in given and not json_equal(value, condition.equals):
+        return False
+    if "contains" in given and not _contains(value, condition.contains):
+        return False
+    if condition.matches is not None and not (
+            isinstance(value, str) and compiled(condition.matches).search(value)):
+        return False
+    numeric = [name for name in ("approx", "gt", "ge", "lt", "le", "within_seconds_of_now",
+                                 "after_start") if getattr(condition, name) is not None]
+    if not numeric:
+        return True
+    if not _is_number(value) or not math.isfinite(value):
+        return False
+    if condition.approx is not None and \
+            abs(value - _resolve(condition.approx, sim)) > condition.tolerance:
+        return False
+    for name, passes in (("gt", operator.gt), ("ge", operator.ge), ("lt", operator.lt),
+                         ("le", operator.le)):
+        bound = getattr(condition, name)
+        if bound is not None and not passes(value, _resolve(bound, sim)):
+            return False
+    if condition.within_seconds_of_now is not None and \
+            abs(value - (sim.epoch + sim.now)) > condition.within_seconds_of_now:
+        return False
+    # the Shadow stamps whole seconds: its first stamps may be the start's second, truncated
+    return not (condition.after_start and value < math.floor(sim.epoch))
+
+
+def shadow_document(sim: Simulation, thing: str, name: str | None = None,
+                    side: str = "local") -> dict[str, Any] | None:
+    """``thing``'s Shadow document (its named shadow ``name``; the cloud's for ``side:
+    cloud``), or None when there is none."""
+    if side == "cloud":
+        return sim.cloud_shadow(thing)
+    return sim.shadow(thing) if name is None else sim.shadow(thing, name)
+
+
 def _shadow(check: ShadowCheck, sim: Simulation) -> tuple[bool, Any]:
-    document = sim.cloud_shadow(check.thing) if check.side == "cloud" else sim.shadow(check.thing)
-    value = at_path(document, check.path)
-    if "equals" in check.model_fields_set:
-        return value is not MISSING and json_equal(value, check.equals), value
-    if check.approx is not None:
-        number = isinstance(value, int | float) and not isinstance(value, bool)
-        return number and abs(value - check.approx) <= check.tolerance, value
-    if check.present:
-        return value is not MISSING, value
-    return value is MISSING, value
+    value = at_path(shadow_document(sim, check.thing, check.name, check.side), check.path)
+    return holds(check, value, sim), value
+
+
+def payload_passes(check: PayloadBytes, payload: bytes) -> bool:
+    """Whether the bytes of a payload pass a payload check."""
+    exact = check.exact
+    if exact is not None and payload != exact:
+        return False
+    if check.contains_hex is not None and bytes.fromhex(check.contains_hex) not in payload:
+        return False
+    return check.length is None or _in_count(len(payload), check.length)
+
+
+def matching_messages(check: MessagesCheck, sim: Simulation) -> list[Any]:
+    """The messages on the check's topic that pass its ``where`` and ``payload``."""
+    messages = list(sim.messages(check.topic))
+    if check.where is not None:
+        conditions = check.where
+        kept = []
+        for message in messages:
+            body = _json(message.payload)
+            if all(holds(c, at_path(body, c.path), sim) for c in conditions):
+                kept.append(message)
+        messages = kept
+    if check.payload is not None:
+        messages = [m for m in messages if payload_passes(check.payload, bytes(m.payload))]
+    return messages
 
 
 def _messages(check: MessagesCheck, sim: Simulation) -> tuple[bool, Any]:
-    messages = sim.messages(check.topic)
-    if check.where is not None:
-        where = check.where
-        messages = [m for m in messages if json_equal(at_path(_json(m.payload), where.path),
-                                                      where.equals)]
+    messages = matching_messages(check, sim)
     return _in_count(len(messages), check.count), len(messages)
 
 
@@ -202,17 +290,25 @@ class Within(Monitor):
         return self.outcome(self.met)
 
 
-class Always(Monitor):
-    """Met when the check holds at every step (a Shadow check: every step once the Shadow
-    exists)."""
+def _shadow_missing(check: Check, sim: Simulation) -> bool:
+    """Whether ``check`` reads a Shadow that does not exist now (always/never skip those
+    steps: a Shadow check speaks of the Shadow while there is one)."""
+    shadow = check.shadow
+    return shadow is not None and shadow_document(sim, shadow.thing, shadow.name,
+                                                  shadow.side) is None
 
-    def __init__(self, index: int, label: str, check: Check) -> None:
+
+class Always(Monitor):
+    """Met when the check holds at every step from ``start`` to ``end`` (a Shadow check:
+    every such step where the Shadow exists)."""
+
+    def __init__(self, index: int, label: str, check: Check, start: float = 0.0,
+                 end: float = math.inf) -> None:
         super().__init__(index, label)
-        self.check = check
+        self.check, self.start, self.end = check, start, end
 
     def observe(self, sim: Simulation, now: float) -> None:
-        shadow = self.check.shadow
-        if shadow is not None and sim.shadow(shadow.thing) is None:
+        if not self.start <= now <= self.end or _shadow_missing(self.check, sim):
             return
         ok, value = evaluate(self.check, sim)
         if not ok:
@@ -221,6 +317,52 @@ class Always(Monitor):
     def finish(self, sim: Simulation, now: float) -> Outcome:
         self.observe(sim, now)
         return self.outcome(self.failed_at is None)
+
+
+class NeverMonitor(Always):
+    """Met when the check holds at no step from ``start`` to ``end`` (a Shadow check: no
+    such step where the Shadow exists)."""
+
+    def observe(self, sim: Simulation, now: float) -> None:
+        if not self.start <= now <= self.end or _shadow_missing(self.check, sim):
+            return
+        ok, value = evaluate(self.check, sim)
+        if ok:
+            self.fail(now, value)
+
+
+class PerWindow(Monitor):
+    """A ``messages`` check with ``per``, judged at the end in every window of ``per``
+    seconds from the start (the last closed at the end of the run; a last, shorter window
+    judged by the count's maximum only). Fails at the end of the first window that breaks
+    the count."""
+
+    def __init__(self, index: int, label: str, check: MessagesCheck) -> None:
+        super().__init__(index, label)
+        self.check = check
+
+    def finish(self, sim: Simulation, now: float) -> Outcome:
+        per = self.check.per
+        assert per is not None
+        whole = max(1, math.floor(now / per + 1e-9))  # a run shorter than per is refused
+        partial = now - whole * per > 1e-9
+        counts = [0] * (whole + partial)
+        for message in matching_messages(self.check, sim):
+            counts[min(len(counts) - 1, max(0, math.floor(message.time / per + 1e-9)))] += 1
+        count = self.check.count
+        for window, n in enumerate(counts):
+            start, end = window * per, min(now, (window + 1) * per)
+            if window < whole:
+                ok = _in_count(n, count)
+            else:  # the shorter last window: only too many is known
+                ceiling = count if isinstance(count, int) else count.max
+                ok = ceiling is None or n <= ceiling
+            if not ok:
+                self.fail(end, {"window": [start, end], "count": n})
+                return self.outcome(False)
+        self.value = {"windows": len(counts), "fewest": min(counts[:whole]),
+                      "most": max(counts)}
+        return self.outcome(True)
 
 
 class VersionGrows(Monitor):
@@ -250,28 +392,6 @@ class VersionGrows(Monitor):
         self.observe(sim, now)
         if self.first is None or self.last is None or self.last <= self.first:
             self.fail(now, {"first": self.first, "last": self.last})
-        return self.outcome(self.failed_at is None)
-
-
-class NeverMonitor(Monitor):
-    def __init__(self, index: int, label: str, never: Never) -> None:
-        super().__init__(index, label)
-        self.never = never
-
-    def observe(self, sim: Simulation, now: float) -> None:
-        document = sim.shadow(self.never.thing)
-        if document is None:
-            return
-        value = at_path(document, self.never.shadow_path)
-        if self.never.is_null:
-            violated = value is MISSING or value is None
-        else:
-            violated = value is not MISSING and json_equal(value, self.never.equals)
-        if violated:
-            self.fail(now, value)
-
-    def finish(self, sim: Simulation, now: float) -> Outcome:
-        self.observe(sim, now)
         return self.outcome(self.failed_at is None)
 
 
@@ -320,7 +440,8 @@ class MonotonicMonitor(Monitor):
     def __init__(self, index: int, label: str, monotonic: Monotonic) -> None:
         super().__init__(index, label)
         self.monotonic = monotonic
-        self.topic = f"$aws/things/{monotonic.thing}/shadow/update/documents"
+        named = f"/name/{monotonic.name}" if monotonic.name else ""
+        self.topic = f"$aws/things/{monotonic.thing}/shadow{named}/update/documents"
         self.steps = _Run()
 
     def _see(self, run: _Run, now: float, document: Any) -> None:
@@ -329,7 +450,7 @@ class MonotonicMonitor(Monitor):
                 MISSING if per is None else at_path(document, per))
 
     def observe(self, sim: Simulation, now: float) -> None:
-        document = sim.shadow(self.monotonic.thing)
+        document = shadow_document(sim, self.monotonic.thing, self.monotonic.name)
         if document is not None:
             self._see(self.steps, now, document)
 
@@ -364,10 +485,11 @@ class AtEnd(Monitor):
 
 
 def label(expectation: Expectation) -> str:
+    """What an outcome calls its expectation: the ``description`` if it has one; in words
+    for the richer forms (:mod:`harness.scenarios.wording`); else its JSON."""
     if expectation.description:
         return expectation.description
-    return json.dumps(expectation.model_dump(exclude_unset=True, exclude_none=True),
-                      default=str)
+    return sentence(expectation) if is_richer(expectation) else older_label(expectation)
 
 
 def monitor(index: int, expectation: Expectation, thing: str, factor: float = 1.0) -> Monitor:
@@ -375,15 +497,17 @@ def monitor(index: int, expectation: Expectation, thing: str, factor: float = 1.
     ``factor`` stretches ``within`` deadlines on slower rigs)."""
     text = label(expectation)
     if expectation.never is not None:
-        return NeverMonitor(index, text, expectation.never)
+        return NeverMonitor(index, text, expectation.never.check, *expectation.window)
     if expectation.monotonic is not None:
         return MonotonicMonitor(index, text, expectation.monotonic)
     if expectation.always == VERSION_GROWS:
         return VersionGrows(index, text, thing)
     if isinstance(expectation.always, Check):
-        return Always(index, text, expectation.always)
+        return Always(index, text, expectation.always, *expectation.window)
     check = expectation.check
     assert check is not None
     if expectation.within is not None:
         return Within(index, text, check, expectation.within * factor, expectation.after or 0.0)
+    if check.messages is not None and check.messages.per is not None:
+        return PerWindow(index, text, check.messages)
     return AtEnd(index, text, check)

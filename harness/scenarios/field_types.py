@@ -11,6 +11,8 @@ numbers) within the 128 KiB an MQTT message may carry. The limits themselves are
 
 from __future__ import annotations
 
+import base64
+import functools
 import json
 import math
 import re
@@ -19,8 +21,9 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from fakes.shadow.validation import SHADOW_NAME_MAX, SHADOW_NAME_PATTERN
 from harness.group import _RULE as RULE
-from harness.group import FunctionName, ThingName, _rule_error, topic_filter_problem
+from harness.group import FunctionName, ThingName, _named, _rule_error, topic_filter_problem
 from harness.limits import (
     CPU_TEMPERATURE_RANGE_C,
     MAX_COUNT,
@@ -37,16 +40,23 @@ from harness.limits import (
 )
 
 __all__ = [
-    "CpuTemperature", "DottedPath", "Duration", "Errno", "FunctionName", "Hours", "Invocations",
-    "JsonValue", "LogSource", "NonNegativeCount", "Payload", "Period", "PublishSource",
-    "Repeat", "Seconds", "Seed", "SelfHeatingOffset", "ShadowState", "Step", "Text",
-    "ThingName", "TopicName", "Transactions", "json_problem",
+    "Base64Bytes", "CpuTemperature", "DottedPath", "Duration", "Errno", "FunctionName",
+    "HexBytes", "Hours", "Invocations", "JsonValue", "LogSource", "NonNegativeCount", "Payload",
+    "PayloadLength", "Period", "PublishSource", "Regex", "Repeat", "Seconds", "Seed",
+    "SelfHeatingOffset", "ShadowName", "ShadowState", "SignedSeconds", "Step", "Text",
+    "ThingName", "TopicName", "Transactions", "Window", "compiled", "decode_bytes",
+    "json_problem",
 ]
 
 _WEEK = f"at most {MAX_DURATION_S:g} s (a week)"
 
 Seconds = Annotated[float, Field(ge=0, le=MAX_DURATION_S,
                                  description=f"seconds of scenario time, 0 to {_WEEK}")]
+SignedSeconds = Annotated[float, Field(ge=-MAX_DURATION_S, le=MAX_DURATION_S,
+                                       description="seconds before (negative) or after the "
+                                                   f"scenario's start, {_WEEK} either way")]
+Window = Annotated[float, Field(ge=MIN_STEP_S, le=MAX_DURATION_S,
+                                description=f"seconds, {MIN_STEP_S:g} s to {_WEEK}")]
 Duration = Annotated[float, Field(gt=0, le=MAX_DURATION_S,
                                   description=f"seconds of simulated time, {_WEEK}")]
 Step = Annotated[float, Field(ge=MIN_STEP_S, le=MAX_DURATION_S,
@@ -70,6 +80,8 @@ Repeat = Annotated[int, Field(ge=1, le=MAX_MESSAGES,
 Invocations = Annotated[int, Field(ge=1, le=MAX_STALLED_INVOCATIONS,
                                    description=f"1 to {MAX_STALLED_INVOCATIONS:,}")]
 Transactions = Annotated[int, Field(ge=1, le=MAX_COUNT, description=f"1 to {MAX_COUNT:,}")]
+PayloadLength = Annotated[int, Field(ge=0, le=MAX_PAYLOAD_BYTES,
+                                     description=f"bytes, 0 to {MAX_PAYLOAD_BYTES:,}")]
 NonNegativeCount = Annotated[int, Field(ge=0, le=MAX_COUNT, description=f"0 to {MAX_COUNT:,}")]
 Errno = Annotated[int, Field(ge=1, le=MAX_ERRNO, description=f"a Linux errno, 1 to {MAX_ERRNO}")]
 _CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
@@ -91,6 +103,70 @@ Text = Annotated[str, Field(max_length=MAX_TEXT), AfterValidator(_check_text),
 DottedPath = Annotated[str, Field(min_length=1, max_length=MAX_TEXT), AfterValidator(_check_text),
                        WithJsonSchema({"type": "string", "minLength": 1, "maxLength": MAX_TEXT,
                                        "description": "a dotted path: state.reported.x"})]
+
+
+#: A named shadow's name, as the Shadow service takes it (the classic shadow has none).
+ShadowName = _named(f"{SHADOW_NAME_PATTERN[:-1]}{{1,{SHADOW_NAME_MAX}}}", "shadow name",
+                    f"1-{SHADOW_NAME_MAX} letters, digits, ':', '_', '-', '$'")
+
+
+@functools.lru_cache(maxsize=1024)
+def compiled(pattern: str) -> re.Pattern[str]:
+    """``pattern`` compiled (once): a ``matches:`` condition's regular expression."""
+    return re.compile(pattern)
+
+
+def _check_regex(value: str) -> str:
+    try:
+        compiled(value)
+    except re.error as error:
+        where = f" at position {error.pos}" if error.pos is not None else ""
+        raise _rule_error(f"{_cut(value)} is not a regular expression: {error.msg}{where} "
+                          "(Python's re syntax)") from None
+    return value
+
+
+#: A regular expression (Python's ``re``), compiled when the file is loaded.
+Regex = Annotated[str, Field(min_length=1, max_length=MAX_TEXT), AfterValidator(_check_text),
+                  AfterValidator(_check_regex),
+                  WithJsonSchema({"type": "string", "minLength": 1, "maxLength": MAX_TEXT,
+                                  "description": "a regular expression (Python's re), searched "
+                                                 "for in the value: anchor it with ^...$"})]
+
+
+# ---------------------------------------------------------------- bytes
+
+
+def decode_bytes(value: str, encoding: str) -> bytes:
+    """The bytes a ``hex`` (pairs of hex digits, spaces between bytes allowed) or
+    ``base64`` (standard alphabet, padded) text stands for; ValueError when it is not."""
+    if encoding == "hex":
+        return bytes.fromhex(value)
+    return base64.b64decode(value.encode("ascii"), validate=True)
+
+
+def _bytes_text(encoding: str) -> Any:
+    def check(value: str) -> str:
+        try:
+            data = decode_bytes(value, encoding)
+        except (ValueError, UnicodeEncodeError) as error:
+            shape = ("pairs of hex digits (00 to ff), spaces allowed between bytes"
+                     if encoding == "hex" else "base64 (A-Z a-z 0-9 + /, padded with =)")
+            raise _rule_error(f"{_cut(value)} is not {encoding}: {shape} ({error})") from None
+        if len(data) > MAX_PAYLOAD_BYTES:
+            raise _rule_error(f"is {len(data):,} bytes; an MQTT message carries at most "
+                              f"{MAX_PAYLOAD_BYTES:,} (128 KiB)")
+        return value
+    return AfterValidator(check)
+
+
+_BYTES_TEXT = 4 * MAX_PAYLOAD_BYTES  # hex with spaces: three characters a byte
+HexBytes = Annotated[str, Field(max_length=_BYTES_TEXT), _bytes_text("hex"), WithJsonSchema(
+    {"type": "string", "maxLength": _BYTES_TEXT,
+     "description": "bytes as hex digits (\"00ff10\" or \"00 ff 10\"), at most 128 KiB"})]
+Base64Bytes = Annotated[str, Field(max_length=_BYTES_TEXT), _bytes_text("base64"),
+                        WithJsonSchema({"type": "string", "maxLength": _BYTES_TEXT,
+                                        "description": "bytes in base64, at most 128 KiB"})]
 
 
 # ---------------------------------------------------------------- topics and endpoints

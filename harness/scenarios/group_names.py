@@ -113,10 +113,10 @@ def group_problems(scenario: Scenario, group: Group) -> list[tuple[Loc, str]]:
         check = expectation.always if not isinstance(expectation.always, str) else None
         found.extend(_check_names(base, expectation.check, names))
         found.extend(_check_names((*base, "always"), check, names))
-        for kind in ("never", "monotonic"):
-            model = getattr(expectation, kind, None)
-            if model is not None:
-                found.append(((*base, kind, "thing"), _thing(model, names)))
+        if expectation.never is not None:
+            found.extend(_check_names((*base, "never"), expectation.never.check, names))
+        if expectation.monotonic is not None:
+            found.append(((*base, "monotonic", "thing"), _thing(expectation.monotonic, names)))
     return [(loc, message) for loc, message in found if message is not None]
 
 

@@ -32,7 +32,7 @@ def load_scenario(path: str | Path) -> Scenario:
         scenario = Scenario.model_validate(data)
     except ValidationError as error:
         for detail in _relevant(error.errors()):
-            loc = _clean(detail["loc"]) + _inner(detail)
+            loc = _as_written(_clean(detail["loc"]), data) + _inner(detail)
             problems.append(Problem(str(path), index.line(loc), _dotted(loc, "(scenario)"),
                                     _describe(detail, loc, Scenario)))
         raise ScenarioError(problems) from None
@@ -128,6 +128,21 @@ def _relevant(details: list[Any]) -> list[Any]:
                      and _clean(d["loc"]) in literal_at)]
 
 
+def _as_written(loc: Loc, data: Any) -> Loc:
+    """``loc`` without the list positions the file does not have: a field that takes a
+    list or one item (``where: {...}`` for ``where: [{...}]``) names the item's own keys."""
+    kept: list[str | int] = []
+    for part in loc:
+        if isinstance(part, int) and not isinstance(data, list):
+            continue
+        kept.append(part)
+        try:
+            data = data[part]
+        except (LookupError, TypeError):
+            data = None
+    return tuple(kept)
+
+
 def _inner(detail: Any) -> Loc:
     """The keys below the field a problem is in, when its check says (a payload's)."""
     inner = (detail.get("ctx") or {}).get("inner")
@@ -137,5 +152,6 @@ def _inner(detail: Any) -> Loc:
 def _clean(loc: Loc) -> Loc:
     """Drop the parts pydantic adds for union members and validators (not YAML keys)."""
     return tuple(part for part in loc
-                 if not (isinstance(part, str) and (part.startswith(("literal[", "function-"))
+                 if not (isinstance(part, str) and (part.startswith(("literal[", "function-",
+                                                                     "Bound:"))
                                                     or part in ("Check",))))

@@ -47,6 +47,8 @@ def needs_of(scenario: Scenario) -> dict[Capability, str]:
             needs[capability] = _WHY[capability]  # type: ignore[index]
     for expectation in scenario.expectations:
         check = expectation.always if not isinstance(expectation.always, str) else None
+        if expectation.never is not None:
+            check = expectation.never.check
         stats = expectation.stats or (check.stats if check else None)
         log = expectation.log or (check.log if check else None)
         if stats is not None:

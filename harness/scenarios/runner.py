@@ -10,7 +10,6 @@ rig's ``timing_factor`` (1 in simulation, more on hardware).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,8 +67,7 @@ class ScenarioResult:
 def _stimulate(session: RigSession, stimulus: Stimulus, cloud: bool) -> None:
     if stimulus.publish is not None:
         publish = stimulus.publish
-        payload = publish.payload.encode() if isinstance(publish.payload, str) \
-            else json.dumps(publish.payload).encode()
+        payload = publish.encoded()
         for _ in range(publish.repeat):
             session.publish(publish.source, publish.topic, payload)
     elif stimulus.desired is not None:
@@ -109,6 +107,7 @@ def _stops(scenario: Scenario, factor: float) -> list[float]:
     stops.update(f.at for f in scenario.faults if f.sensor is None)
     stops.update(e.within * factor for e in scenario.expectations if e.within is not None)
     stops.update(e.after for e in scenario.expectations if e.after is not None)
+    stops.update(e.until for e in scenario.expectations if e.until is not None)
     return sorted(stop for stop in stops if stop <= scenario.duration)
 
 

@@ -38,6 +38,54 @@ given on the command line (``--group``; ``--gg-group`` under pytest) or, failing
 weather station's ``lambdas/group.yaml``. Naming a different group there than the scenario
 does is an error (:mod:`harness.scenarios.group_choice`).
 
+Richer expectations::
+
+      - always: {shadow: {path: state.reported.temperature, ge: 10, lt: 30}}
+        after: 60                # only the steps from 60 s ...
+        until: 300               # ... to 300 s (both included) are judged
+      - never: {messages: {topic: alerts/humidity, count: {min: 1}}}
+        until: 30
+      - shadow: {thing: weather-station, name: config, path: state.reported.mode,
+                 matches: "^(eco|full)$"}      # a named shadow (no name: the classic one)
+      - messages:
+          topic: bme680/readings
+          count: {min: 1}
+          per: 60                # in every 60 s window of the run
+          where:                 # all of them hold; a single condition may be a mapping
+            - {path: message, equals: Success}
+            - {path: temperature, approx: 15, tolerance: 0.5}
+            - {path: timestamp, ge: {since_start: 0}}
+      - messages: {topic: raw/frames, count: 1, payload: {hex: "00 ff 10", length: 3}}
+
+- ``always: {<check>}`` holds at every step, ``never: {<check>}`` at none (a Shadow check:
+  at the steps where that Shadow exists); ``after``/``until`` limit both to a window of
+  scenario seconds (the run stops at both). ``never`` also keeps its older form
+  ``{shadow_path, is_null | equals}``.
+- A condition (``where:``, a ``shadow:`` check) tests the value at a dotted ``path`` with
+  ``equals`` (alone), ``approx`` (+ ``tolerance``), ``gt``/``ge``/``lt``/``le``,
+  ``contains`` (text, list item or object key), ``matches`` (a regular expression,
+  ``re.search``), ``is_null``, ``present``, ``absent``; several tests must all hold. A
+  condition no value could pass (``ge: 5, lt: 3``, ``matches`` with a number test) or a bad
+  pattern is refused when the file is loaded.
+- ``payload:`` checks a message's bytes as they are (payloads that are not JSON): ``hex`` or
+  ``base64`` (the whole payload), ``contains_hex``, ``length``. A stimulus sends such bytes
+  with ``payload_hex`` or ``payload_base64`` instead of ``payload``.
+- ``per: s`` on a bare ``messages`` check: the count holds in every window ``[0, s)``,
+  ``[s, 2s)``, ... (the last closes at the end of the run). A last window shorter than
+  ``s`` is judged by the count's maximum only (too many in less time is still too many).
+
+Time on every rig: every time the harness records (``at``, ``within``, ``after``,
+``until``, a message's time, the steps) is scenario seconds since the start. Times a Lambda
+or the Shadow writes (``time.time()``, ``metadata`` stamps, a reading's ``timestamp``) are
+the core clock's epoch seconds: the simulated clock on the sim rig (it starts at
+2026-01-01T00:00:00Z), the wall clock at the session's start on the broker rig (then
+running at the session's compressed pace; the device program stamps with the same clock),
+the wall clock on the Pi. Compare them with the time tests, which each rig resolves
+against its own clock: ``{since_start: s}`` as a bound of ``approx``/``gt``/``ge``/``lt``/
+``le`` (the core clock's time ``s`` seconds into the scenario), ``within_seconds_of_now: n``
+and ``after_start: true`` (not before the start, to the whole second, as Shadow stamps
+are). Never write an epoch number in a scenario: it holds on one rig only.
+
 Environment temperatures are the AIR's (see :mod:`harness.scenarios.environment` for how the
 sensor, next to the CPU, sees them); a recorded trace is replayed as the sensor measured it.
 Checks without ``within``/``always``/``never`` are judged once, at the end of the run.
@@ -50,13 +98,26 @@ payloads at most 128 KiB), each stated in its type's description
 
 from __future__ import annotations
 
+import json
+import math
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PrivateAttr,
+    Tag,
+    model_validator,
+)
 
 from harness.function_failures import FailureKind
 from harness.group import _raise_problems, _rule_error
 from harness.limits import (
+    MAX_CONDITIONS,
+    MAX_DURATION_S,
     MAX_EXPECTATIONS,
     MAX_FAULTS,
     MAX_INTERVALS,
@@ -66,29 +127,37 @@ from harness.limits import (
 )
 from harness.scenarios.bounds import scenario_problems
 from harness.scenarios.field_types import (
+    Base64Bytes,
     CpuTemperature,
     DottedPath,
     Duration,
     Errno,
     FunctionName,
+    HexBytes,
     Hours,
     Invocations,
     JsonValue,
     LogSource,
     NonNegativeCount,
     Payload,
+    PayloadLength,
     Period,
     PublishSource,
+    Regex,
     Repeat,
     Seconds,
     Seed,
     SelfHeatingOffset,
+    ShadowName,
     ShadowState,
+    SignedSeconds,
     Step,
     Text,
     ThingName,
     TopicName,
     Transactions,
+    Window,
+    decode_bytes,
 )
 
 # Numbers are finite everywhere (the models refuse inf and nan); the limits are in
@@ -179,13 +248,36 @@ class Device(_Model):
 
 class Publish(_Model):
     """A message published as ``source`` (a thing, ``device:<thing>`` or ``cloud``);
-    ``payload`` is sent as JSON unless it is a string (sent as is). ``repeat`` sends it that
-    many times at the same instant."""
+    ``payload`` is sent as JSON unless it is a string (sent as is, UTF-8); bytes that are
+    not text are given as ``payload_hex`` or ``payload_base64`` instead. ``repeat`` sends
+    it that many times at the same instant."""
 
     source: PublishSource
     topic: TopicName
-    payload: Payload
+    payload: Payload = None
+    payload_hex: HexBytes | None = None
+    payload_base64: Base64Bytes | None = None
     repeat: Repeat = 1
+
+    @model_validator(mode="after")
+    def _one(self) -> Publish:
+        given = [name for name in ("payload", "payload_hex", "payload_base64")
+                 if name in self.model_fields_set]
+        if len(given) != 1:
+            found = f"found {', '.join(given)}" if given else "found none"
+            raise _rule_error("a publish needs exactly one of payload, payload_hex, "
+                              f"payload_base64 ({found})")
+        return self
+
+    def encoded(self) -> bytes:
+        """The bytes sent: the payload as JSON (a string as UTF-8), or the bytes given."""
+        if self.payload_hex is not None:
+            return decode_bytes(self.payload_hex, "hex")
+        if self.payload_base64 is not None:
+            return decode_bytes(self.payload_base64, "base64")
+        if isinstance(self.payload, str):
+            return self.payload.encode()
+        return json.dumps(self.payload).encode()
 
 
 class DesiredState(_Model):
@@ -384,45 +476,206 @@ class Count(_Model):
         return self
 
 
-class ShadowCheck(_Model):
-    """The value at ``path`` in ``thing``'s Shadow document (as a GET returns it), the
-    core's local one or (``side: cloud``) the cloud's."""
+class SinceStart(_Model):
+    """A time as the rig's core clock reads it (epoch seconds: a Lambda's ``time.time()``, a
+    Shadow's ``metadata`` timestamps) ``since_start`` seconds after the scenario started:
+    the same moment of the scenario on every rig, whatever its clock says."""
 
-    thing: ThingName = DEFAULT_THING
-    side: Literal["local", "cloud"] = "local"
+    since_start: SignedSeconds
+
+
+def _bound_kind(value: Any) -> str:
+    return "Bound:time" if isinstance(value, dict | SinceStart) else "Bound:number"
+
+
+#: A bound a value is compared with: a number, or ``{since_start: s}`` (a time). A tagged
+#: union, so a mistake in either is told as that kind's (the loader drops the tags).
+Bound = Annotated[Annotated[float, Tag("Bound:number")] | Annotated[SinceStart, Tag("Bound:time")],
+                  Discriminator(_bound_kind)]
+
+#: A condition's tests, in the order labels name them.
+TESTS = ("equals", "approx", "gt", "ge", "lt", "le", "contains", "matches", "is_null",
+         "present", "absent", "within_seconds_of_now", "after_start")
+_NUMERIC = ("approx", "gt", "ge", "lt", "le", "within_seconds_of_now", "after_start")
+
+
+def _interval(condition: Condition, kind: type) -> tuple[float, bool, float, bool]:
+    """The range the order tests (and approx) allow, for bounds of one kind (plain numbers:
+    ``float``; times: ``SinceStart``, as seconds since the start): low, low inclusive,
+    high, high inclusive."""
+    low, low_in, high, high_in = -math.inf, True, math.inf, True
+
+    def value(bound: Bound | None) -> float | None:
+        if bound is None or not isinstance(bound, kind):
+            return None
+        return bound.since_start if isinstance(bound, SinceStart) else float(bound)
+
+    for bound, strict in ((condition.gt, True), (condition.ge, False)):
+        number = value(bound)
+        if number is not None and (number > low or (number == low and strict)):
+            low, low_in = number, not strict
+    for bound, strict in ((condition.lt, True), (condition.le, False)):
+        number = value(bound)
+        if number is not None and (number < high or (number == high and strict)):
+            high, high_in = number, not strict
+    centre = value(condition.approx)
+    if centre is not None:
+        if centre - condition.tolerance > low:
+            low, low_in = centre - condition.tolerance, True
+        if centre + condition.tolerance < high:
+            high, high_in = centre + condition.tolerance, True
+    return low, low_in, high, high_in
+
+
+class Condition(_Model):
+    """What the value at ``path`` must be; every test given must hold:
+
+    - ``equals: v``: the value is ``v`` as JSON compares (``true`` is not ``1``); alone;
+    - ``approx: x`` (``tolerance: t``, default 0): a number within ``t`` of ``x``;
+    - ``gt``/``ge``/``lt``/``le: x``: a number above / at or above / below / at or below;
+    - ``contains: v``: text holding the text ``v``, a list holding an item equal to ``v``,
+      or an object with the key ``v``;
+    - ``matches: regex``: text in which the regular expression (Python's ``re``) is found
+      (``re.search``; anchor with ``^...$``); a bad pattern is refused when loaded;
+    - ``is_null: true``: missing or ``null``; ``present: true``; ``absent: true``;
+    - time tests, for a value that is a time on the core's clock (epoch seconds):
+      ``within_seconds_of_now: n`` (within ``n`` s of the rig's time now) and
+      ``after_start: true`` (not before the scenario started, to the whole second, as the
+      Shadow's metadata stamps are); ``approx``, ``gt``, ``ge``, ``lt`` and ``le`` also take
+      ``{since_start: s}``, the core clock's time ``s`` s into the scenario.
+
+    A condition without tests, or whose tests no value can pass (``ge: 5, lt: 3``; ``matches``
+    with a number test; ``absent`` with anything), is refused when the file is loaded."""
+
     path: DottedPath
     equals: JsonValue = None
-    approx: float | None = None
+    approx: Bound | None = None
     tolerance: NonNegative = 0.0
+    gt: Bound | None = None
+    ge: Bound | None = None
+    lt: Bound | None = None
+    le: Bound | None = None
+    contains: JsonValue = None
+    matches: Regex | None = None
+    is_null: Literal[True] | None = None
     present: Literal[True] | None = None
     absent: Literal[True] | None = None
+    within_seconds_of_now: Annotated[NonNegative, Field(le=MAX_DURATION_S)] | None = None
+    after_start: Literal[True] | None = None
+
+    @property
+    def tests(self) -> tuple[str, ...]:
+        """The tests given, in :data:`TESTS` order."""
+        return tuple(name for name in TESTS if name in self.model_fields_set)
 
     @model_validator(mode="after")
-    def _one(self) -> ShadowCheck:
-        tests = ("equals", "approx", "present", "absent")
-        # side and thing are where to look, not what to test
-        given = [name for name in tests if name in self.model_fields_set]
-        if len(given) != 1:
-            found = f"found {', '.join(given)}" if given else "found none"
-            raise _rule_error(f"a shadow check needs exactly one of {', '.join(tests)} ({found})")
+    def _satisfiable(self) -> Condition:
+        tests = self.tests
+        what = "a shadow check" if type(self).__name__ == "ShadowCheck" else "a condition"
+        if not tests:
+            raise _rule_error(f"{what} needs a test: one or more of {', '.join(TESTS)}")
         if "tolerance" in self.model_fields_set and self.approx is None:
             raise _rule_error("tolerance goes with approx")
+        for alone in ("equals", "absent", "is_null"):
+            if alone in tests and len(tests) > 1:
+                others = ", ".join(name for name in tests if name != alone)
+                reason = {"equals": "it already says the whole value",
+                          "absent": "a missing value has nothing to compare",
+                          "is_null": "a missing or null value has nothing to compare"}[alone]
+                raise _rule_error(f"{alone} stands alone ({reason}); found {others} beside it")
+        numeric = [name for name in tests if name in _NUMERIC]
+        textual = [name for name in tests if name in ("contains", "matches")]
+        if numeric and textual:
+            raise _rule_error(f"{', '.join(numeric)} test a number and {', '.join(textual)} "
+                              "text or a list: no value is both")
+        for kind in (float, SinceStart):
+            low, low_in, high, high_in = _interval(self, kind)
+            if low > high or (low == high and not (low_in and high_in)):
+                unit = " s since the start" if kind is SinceStart else ""
+                raise _rule_error(f"no value passes: the tests allow nothing between {low:g}"
+                                  f"{unit} and {high:g}{unit}")
         return self
 
 
-class Where(_Model):
-    """Only messages whose JSON payload holds ``equals`` at ``path``."""
+class ShadowCheck(Condition):
+    """The value at ``path`` in a Shadow document (as a GET returns it): ``thing``'s
+    classic Shadow, or its named shadow ``name``; the core's local one or (``side: cloud``)
+    the cloud's (classic Shadows only). The tests are a :class:`Condition`'s."""
 
-    path: DottedPath
-    equals: JsonValue
+    thing: ThingName = DEFAULT_THING
+    name: ShadowName | None = None
+    side: Literal["local", "cloud"] = "local"
+
+    @model_validator(mode="after")
+    def _classic_in_the_cloud(self) -> ShadowCheck:
+        if self.side == "cloud" and self.name is not None:
+            raise _rule_error("side: cloud reads classic Shadows only: the harness's cloud "
+                              "side syncs the classic Shadow of each synced thing, not named "
+                              "shadows")
+        return self
+
+
+def _listed(value: Any) -> Any:
+    """``where: {...}`` is ``where: [{...}]``."""
+    return [value] if isinstance(value, dict) else value
+
+
+class PayloadBytes(_Model):
+    """The payload's bytes as they are (for payloads that are not JSON): exactly ``hex`` or
+    ``base64``; holding ``contains_hex``; ``length`` bytes (a number or a range)."""
+
+    hex: HexBytes | None = None
+    base64: Base64Bytes | None = None
+    contains_hex: HexBytes | None = None
+    length: PayloadLength | Count | None = None
+
+    @property
+    def exact(self) -> bytes | None:
+        """The bytes ``hex`` or ``base64`` stand for (None when neither is given)."""
+        if self.hex is not None:
+            return decode_bytes(self.hex, "hex")
+        return None if self.base64 is None else decode_bytes(self.base64, "base64")
+
+    @model_validator(mode="after")
+    def _satisfiable(self) -> PayloadBytes:
+        given = [name for name in ("hex", "base64", "contains_hex", "length")
+                 if getattr(self, name) is not None]
+        if not given:
+            raise _rule_error("a payload check needs one or more of hex, base64, "
+                              "contains_hex, length")
+        if self.hex is not None and self.base64 is not None:
+            raise _rule_error("hex and base64 both give the whole payload: give one")
+        exact, part = self.exact, self.contains_hex
+        needle = None if part is None else decode_bytes(part, "hex")
+        if exact is not None and needle is not None and needle not in exact:
+            raise _rule_error("contains_hex is not in the payload hex/base64 gives: no "
+                              "message passes")
+        length = self.length
+        if length is not None:
+            low, high = (length, length) if isinstance(length, int) else (length.min, length.max)
+            if exact is not None and not ((low is None or len(exact) >= low)
+                                          and (high is None or len(exact) <= high)):
+                raise _rule_error(f"the payload hex/base64 gives is {len(exact)} bytes, not "
+                                  "the length asked: no message passes")
+            if needle is not None and high is not None and len(needle) > high:
+                raise _rule_error(f"contains_hex is {len(needle)} bytes, more than the "
+                                  f"length allows ({high}): no message passes")
+        return self
 
 
 class MessagesCheck(_Model):
-    """Messages on ``topic``; ``count`` is an exact number or a range."""
+    """Messages on ``topic``; ``count`` is an exact number or a range. ``where`` keeps the
+    messages whose JSON payload passes the condition(s) (a list: all of them; ``path`` is
+    a dotted path into the payload); ``payload`` those whose bytes pass (for payloads that
+    are not JSON). ``per: s``: the count holds in every ``s``-second window of the run
+    (see :class:`Expectation`)."""
 
     topic: TopicName
     count: NonNegativeCount | Count
-    where: Where | None = None
+    where: Annotated[list[Condition], BeforeValidator(_listed),
+                     Field(min_length=1, max_length=MAX_CONDITIONS)] | None = None
+    payload: PayloadBytes | None = None
+    per: Window | None = None
 
 
 class LogCheck(_Model):
@@ -475,32 +728,67 @@ class Check(_Model):
         _exactly_one(self, CHECKS, "a check")
         return self
 
+    @property
+    def kind(self) -> str:
+        return next(name for name in CHECKS if getattr(self, name) is not None)
+
 
 class Never(_Model):
-    """Violated at a step when ``thing``'s Shadow exists and the value at ``shadow_path`` is
-    missing or null (``is_null``), or equals ``equals``."""
+    """``never: {<check>}``: the check holds at no step (a Shadow check: at no step where
+    the Shadow exists). Or the older form: violated at a step when ``thing``'s Shadow (its
+    named shadow ``name``) exists and the value at ``shadow_path`` is missing or null
+    (``is_null``), or equals ``equals``."""
 
-    thing: ThingName = DEFAULT_THING
-    shadow_path: DottedPath
+    thing: ThingName | None = None
+    name: ShadowName | None = None
+    shadow_path: DottedPath | None = None
     is_null: Literal[True] | None = None
     equals: JsonValue = None
+    shadow: ShadowCheck | None = None
+    messages: MessagesCheck | None = None
+    log: LogCheck | None = None
+    stats: StatsCheck | None = None
+    in_sync: InSyncCheck | None = None
 
     @model_validator(mode="after")
     def _one(self) -> Never:
+        checks = [name for name in CHECKS if getattr(self, name) is not None]
+        older = [name for name in ("thing", "name", "shadow_path", "is_null", "equals")
+                 if name in self.model_fields_set]
+        if checks:
+            if older or len(checks) > 1:
+                raise _rule_error(f"never takes one check ({', '.join(CHECKS)}) or the "
+                                  "shadow_path form, not both")
+            return self
+        if self.shadow_path is None:
+            raise _rule_error(f"never needs a check ({', '.join(CHECKS)}) or shadow_path")
         if ("is_null" in self.model_fields_set) == ("equals" in self.model_fields_set):
             raise _rule_error("never needs exactly one of is_null, equals")
         return self
 
+    @property
+    def check(self) -> Check:
+        """What must never hold, as a :class:`Check` (the older form as a Shadow check)."""
+        for name in CHECKS:
+            value = getattr(self, name)
+            if value is not None:
+                return Check(**{name: value})
+        assert self.shadow_path is not None
+        test: dict[str, Any] = {"is_null": True} if self.is_null else {"equals": self.equals}
+        return Check(shadow=ShadowCheck(thing=self.thing or DEFAULT_THING, name=self.name,
+                                        path=self.shadow_path, **test))
+
 
 class Monotonic(_Model):
-    """The number at ``path`` in ``thing``'s Shadow never goes down (it may stay), judged
-    separately for each value at ``per`` (for example the reading's ``boot_id``: a device
-    that restarts counts from 1 again), and a ``per`` value once left never comes back
-    (where ``per`` is missing, the numbers are judged on their own, outside every run).
-    Judged on the Shadow at every step and on every ``/update/documents`` message the rig
-    sees; not met if the number is never seen."""
+    """The number at ``path`` in ``thing``'s Shadow (its named shadow ``name``) never goes
+    down (it may stay), judged separately for each value at ``per`` (for example the
+    reading's ``boot_id``: a device that restarts counts from 1 again), and a ``per`` value
+    once left never comes back (where ``per`` is missing, the numbers are judged on their
+    own, outside every run). Judged on the Shadow at every step and on every
+    ``/update/documents`` message the rig sees; not met if the number is never seen."""
 
     thing: str = DEFAULT_THING
+    name: ShadowName | None = None
     path: str
     per: str | None = None
 
@@ -511,14 +799,25 @@ VERSION_GROWS = "version grows"
 
 
 class Expectation(_Model):
-    """One of: ``within: <s>`` with a check (met at some step at or before that time, and
-    not before ``after`` if given);
-    ``always: version grows`` or ``always: {<check>}`` (met at every step); ``never: {...}``;
-    ``monotonic: {...}``; or a bare check (judged at the end of the run)."""
+    """One of:
+
+    - ``within: <s>`` with a check: met at some step at or before that time (and not before
+      ``after``, if given);
+    - ``always: {<check>}``: met at every step; ``never: {<check>}``: met at no step (see
+      :class:`Never`); either may be limited to the steps from ``after`` to ``until``
+      (scenario seconds, both included; the run stops at both);
+    - ``always: version grows``; ``monotonic: {...}``;
+    - a bare check, judged at the end of the run. A ``messages`` check with ``per: s`` is
+      judged in every window of ``s`` seconds from the start (``[0, s)``, ``[s, 2s)``, ...;
+      the last closes at the end of the run): ``count`` must hold in each. When the run is
+      not a whole number of windows, the last, shorter one is judged by ``max`` only (too
+      many in less time is still too many; too few is not known).
+    """
 
     description: Text | None = None
     within: Seconds | None = None
     after: Seconds | None = None  # with within: only steps from this time count
+    until: Seconds | None = None  # with always/never: only steps up to this time count
     always: Literal["version grows"] | Check | None = None
     never: Never | None = None
     monotonic: Monotonic | None = None
@@ -533,16 +832,37 @@ class Expectation(_Model):
         checks = [name for name in CHECKS if getattr(self, name) is not None]
         temporal = [name for name in ("always", "never", "monotonic")
                     if getattr(self, name) is not None]
+        windowed = temporal and temporal[0] in ("always", "never") \
+            and self.always != VERSION_GROWS
         if temporal:
             if checks or self.within is not None or len(temporal) > 1:
                 raise _rule_error(f"{temporal[0]} stands alone: no within, always, never, "
                                   f"monotonic or {', '.join(CHECKS)} beside it")
+            if not windowed and (self.after is not None or self.until is not None):
+                what = "always: version grows" if self.always == VERSION_GROWS \
+                    else temporal[0]
+                raise _rule_error(f"{what} is judged over the whole run: after and until go "
+                                  "with always: {<check>} and never")
+            if self.after is not None and self.until is not None and self.after > self.until:
+                raise _rule_error(f"after {self.after:g} is later than until {self.until:g}: "
+                                  "no step would be judged")
+        elif self.until is not None:
+            raise _rule_error("until goes with always: {<check>} and never (within is "
+                              "itself a deadline)")
         elif self.after is not None and (self.within is None or self.after > self.within):
             raise _rule_error("after goes with within, and is not later than it")
         elif len(checks) != 1:
             found = f"found {', '.join(checks)}" if checks else "found none"
             raise _rule_error(f"an expectation needs exactly one check: {', '.join(CHECKS)}, "
                               f"or always/never/monotonic ({found})")
+        nested = self.never.check if self.never is not None else \
+            self.always if isinstance(self.always, Check) else None
+        stepwise = nested if nested is not None else \
+            (self.check if self.within is not None else None)
+        if stepwise is not None and stepwise.messages is not None \
+                and stepwise.messages.per is not None:
+            raise _rule_error("per judges the whole run window by window: give the messages "
+                              "check on its own (not with within, always or never)")
         return self
 
     @property
@@ -553,6 +873,11 @@ class Expectation(_Model):
             if value is not None:
                 return Check(**{name: value})
         return None
+
+    @property
+    def window(self) -> tuple[float, float]:
+        """The steps an ``always``/``never`` judges: from ``after`` to ``until``."""
+        return (self.after or 0.0, math.inf if self.until is None else self.until)
 
 
 class Interval(_Model):

@@ -90,11 +90,11 @@ def test_an_expectation_without_a_check_names_its_line(tmp_path: Path) -> None:
     assert "scenario.yaml:15: expectations.1: an expectation needs exactly one check" in message
 
 
-def test_a_shadow_check_needs_one_test(tmp_path: Path) -> None:
+def test_a_shadow_check_needs_a_test(tmp_path: Path) -> None:
     text = GOOD.replace("approx: 15, tolerance: 0.1", "tolerance: 0.1")
     message = _problems(tmp_path, text)
-    assert "scenario.yaml:14: expectations.0.shadow: a shadow check needs exactly one of" \
-        in message
+    assert "scenario.yaml:14: expectations.0.shadow: a shadow check needs a test: one or " \
+        "more of equals, approx" in message
 
 
 def test_the_environment_needs_exactly_one_source(tmp_path: Path) -> None:
