@@ -113,8 +113,13 @@ def group_problems(scenario: Scenario, group: Group) -> list[tuple[Loc, str]]:
         check = expectation.always if not isinstance(expectation.always, str) else None
         found.extend(_check_names(base, expectation.check, names))
         found.extend(_check_names((*base, "always"), check, names))
-        if expectation.never is not None:
-            found.extend(_check_names((*base, "never"), expectation.never.check, names))
+        never = expectation.never
+        if never is not None and never.shadow_path is not None:  # the older form
+            found.append(((*base, "never", "thing"),
+                          names.thing(never.thing or "weather-station",
+                                      defaulted=never.thing is None)))
+        elif never is not None:
+            found.extend(_check_names((*base, "never"), never.check, names))
         if expectation.monotonic is not None:
             found.append(((*base, "monotonic", "thing"), _thing(expectation.monotonic, names)))
     return [(loc, message) for loc, message in found if message is not None]
