@@ -140,6 +140,8 @@ def _messages(fields: Fields) -> str:
     if counted.endswith("message"):
         clause = clause.replace(" are seen", " is seen")
     where = fields.get("where")
+    if isinstance(where, list) and len(where) == 1:  # one condition, as the schema keeps it
+        where = where[0]
     if where is not None:
         inner = Fields(where, "where")
         clause += f" whose {inner.get('path')} is {value(inner.get('equals'))}"
@@ -262,7 +264,24 @@ TEMPORAL: list[tuple[str | None, Callable[[Fields], str]]] = [
 def sentence(expectation: BaseModel | dict[str, Any] | str) -> str:
     """The expectation (a model, its fields, or a label as the runner makes it) as a
     sentence; ``""`` when some part of it is not known here (or a label is a description,
-    not YAML)."""
+    not YAML). A model this module cannot tell is told in the scenario language's own words
+    (:func:`harness.scenarios.wording.sentence`)."""
+    told = _sentence(expectation)
+    if told or not isinstance(expectation, BaseModel):
+        return told
+    from harness.scenarios.schema import Expectation
+    from harness.scenarios.wording import sentence as in_words
+
+    if not isinstance(expectation, Expectation):
+        return ""
+    try:
+        words = in_words(expectation)
+    except (AttributeError, TypeError, ValueError, AssertionError):
+        return ""
+    return words[:1].upper() + words[1:] + ("" if words.endswith(".") else ".")
+
+
+def _sentence(expectation: BaseModel | dict[str, Any] | str) -> str:
     if isinstance(expectation, str):
         if not expectation.startswith("{"):
             return ""
