@@ -8,6 +8,7 @@ from bench import (
     broker_load,
     inference_latency,
     ipc_round_trip,
+    new_user_loop,
     scenario_set,
     shadow_vs_moto,
     sim_day,
@@ -28,4 +29,6 @@ print()
 broker_latency.main([])  # prints the reason and skips when Mosquitto is missing
 print()
 broker_load.main([])  # likewise
+print()
+new_user_loop.main([])
 sys.exit(1 if scenario_failures else 0)

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harness.commands import compare as compare_command
+from harness.commands import init as init_command
 from harness.commands import record as record_command
 from harness.commands import replay as replay_command
 from harness.commands import run as run_command
@@ -50,6 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     record_command.add_parser(commands)
     replay_command.add_parser(commands)
     compare_command.add_parser(commands)
+    init_command.add_parser(commands)
     args = parser.parse_args(argv)
     if getattr(args, "run", None) is not None:
         return int(args.run(args))
