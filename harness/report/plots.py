@@ -146,6 +146,19 @@ def _station_shadow(result: RunResult) -> bool:
         key in s.reported for s in result.samples for key, _, _ in QUANTITIES)
 
 
+def _flags(track: ShadowTrack) -> list[str]:
+    """The fields ``track``'s Shadow reported only ever as true or false."""
+    return [key for key in track.fields
+            if all(isinstance(s.reported[key], bool) for s in track.samples
+                   if key in s.reported)]
+
+
+def _air_quantities(result: RunResult) -> list[tuple[str, str, str]]:
+    """The air quantities the main Shadow reported at least once (all three if none)."""
+    reported = [q for q in QUANTITIES if any(q[0] in s.reported for s in result.samples)]
+    return reported or list(QUANTITIES)
+
+
 def plot_names(result: RunResult) -> list[str]:
     """The plots ``result`` gets, in report order (see the module's description)."""
     names = []
@@ -157,8 +170,11 @@ def plot_names(result: RunResult) -> list[str]:
     if result.rain or any(key in s.reported for s in result.samples
                           for key in ("rain_probability", "rain_prediction")):
         names.append("rain")
+    # the main Shadow's own plot is left out when the air plot shows it, unless it reports
+    # true/false fields of its own (an alert, a state) that only its own plot shows
     tracks = [t for t in result.shadows
-              if not (station and t.name is None and t.thing == result.thing)]
+              if not (station and t.name is None and t.thing == result.thing
+                      and not _flags(t))]
     if station or (not result.shadows and any(s.version is not None for s in result.samples)):
         names.append("version")
     names += [shadow_plot_name(track) for track in tracks]
@@ -271,15 +287,17 @@ def _sensor(result: RunResult, figure: Figure, axis: TimeAxis) -> _Drawn:
 
 
 def _shadow(result: RunResult, figure: Figure, axis: TimeAxis) -> _Drawn:
-    figure.set_size_inches(10, 7.5)
-    axes = figure.subplots(3, 1, sharex=True)
+    quantities = _air_quantities(result)
+    figure.set_size_inches(10, 1.5 + 2.0 * len(quantities))
+    axes = list(figure.subplots(len(quantities), 1, sharex=True, squeeze=False)[:, 0])
     title = f"Values reported in the local Shadow: {result.scenario}"
-    drawn = _Drawn(title, "The local Shadow's state.reported temperature, pressure and "
-                   "humidity at each stop of the run (gaps: not reported, or no Shadow), "
-                   "against the air the scenario gave the sensor (truth).", list(axes),
-                   xlabel=axis.label)
+    named = [key for key, _, _ in quantities]
+    listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
+    drawn = _Drawn(title, f"The local Shadow's state.reported {listed} at each stop of the "
+                   "run (gaps: not reported, or no Shadow), against the air the scenario "
+                   "gave the sensor (truth).", axes, xlabel=axis.label)
     times = [axis(s.t) for s in result.samples]
-    for ax, (key, label, unit) in zip(axes, QUANTITIES, strict=True):
+    for ax, (key, label, unit) in zip(axes, quantities, strict=True):
         values = [_value(s.reported.get(key)) for s in result.samples]
         drawn.add(f"reported {key}", _count(values), REPORTED_COLOR)
         ax.plot(times, values, color=REPORTED_COLOR, linewidth=2.5, drawstyle="steps-post",
@@ -288,7 +306,7 @@ def _shadow(result: RunResult, figure: Figure, axis: TimeAxis) -> _Drawn:
         truth = _truth(ax, result.samples, key, axis, drawn)
         _frame(ax, result, axis, f"{label} ({unit})", values + truth)
     if not result.samples:
-        _note(axes[1], "no samples were recorded")
+        _note(axes[len(axes) // 2], "no samples were recorded")
     axes[0].legend(loc="best", fontsize="small")
     axes[-1].set_xlabel(axis.label)
     figure.suptitle(_text(title))

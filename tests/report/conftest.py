@@ -50,3 +50,15 @@ def user_report(tmp_path_factory: pytest.TempPathFactory) -> RealReport:
     folder = tmp_path_factory.mktemp("user")
     group, scenario = user_project(folder / "greenhouse")
     return report_of(scenario, folder / "report", group)
+
+
+@pytest.fixture(scope="session")
+def scaffold_report(tmp_path_factory: pytest.TempPathFactory) -> RealReport:
+    """The project ``python -m harness init`` writes, its scenario run on the sim rig of its
+    own group, and its report."""
+    from harness.scaffold import write_project
+
+    folder = tmp_path_factory.mktemp("scaffold")
+    write_project(folder / "greenhouse")
+    return report_of(folder / "greenhouse" / "scenarios" / "humid_afternoon.yaml",
+                     folder / "report", folder / "greenhouse" / "group.yaml")

@@ -73,7 +73,13 @@ def user(chromium: str, user_report: RealReport,
     return _show(chromium, user_report, tmp_path_factory.mktemp("user-shown"))
 
 
-@pytest.fixture(params=["station", "user"])
+@pytest.fixture(scope="module")
+def scaffold(chromium: str, scaffold_report: RealReport,
+             tmp_path_factory: pytest.TempPathFactory) -> Shown:
+    return _show(chromium, scaffold_report, tmp_path_factory.mktemp("scaffold-shown"))
+
+
+@pytest.fixture(params=["station", "user", "scaffold"])
 def shown(request: pytest.FixtureRequest) -> Shown:
     return request.getfixturevalue(request.param)
 
@@ -178,3 +184,17 @@ def test_the_user_project_has_nothing_of_the_station(user: Shown) -> None:
         "the alert is raised once the air is humid"
         "Between 70 s and 80 s, the greenhouse Shadow's reported humidity_alert is true at "
         "some point.")
+
+
+# -- the project harness init writes -------------------------------------------------------
+
+def test_the_scaffolded_project_reports_its_own_shadow(scaffold: Shown) -> None:
+    result = scaffold.report.result
+    assert result.passed, [outcome.label for outcome in result.failures]
+    drawn = scaffold.report.plots
+    shadow = drawn[f"{SHADOW_PLOT}greenhouse-station"].series
+    assert shadow["reported humidity_alert"] > 0 and shadow["version"] > 0
+    assert drawn["messages"].series["bme680/readings"] > 0
+    text = scaffold.report.text.lower()
+    assert "weather-station" not in text and "rain" not in text
+    assert "log-humidity_alert" in scaffold.dom.text  # its Lambda's own log section
