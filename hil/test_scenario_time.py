@@ -23,6 +23,9 @@ SCENARIO = {
     "device": {"thing": "bme680-sensor", "period": 5},
     "stimuli": [{"at": 12, "publish": {"source": "bme680-sensor", "topic": READINGS,
                                        "payload_hex": "00 ff 10 80 c3"}}],
+    # the bytes are not JSON: republish (json encoding) fails that invocation before its
+    # handler runs, as the Lambda runtime does; expected here, so allowed
+    "allow_failures": [{"function": "republish", "kind": "handler_error"}],
     "expectations": [
         # every reading is stamped by the core's clock within the run, in scenario seconds
         {"messages": {"topic": READINGS, "count": 0, "where": {"path": "timestamp",
