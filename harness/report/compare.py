@@ -10,6 +10,14 @@ difference ``B - A`` is taken and compared with its tolerance; the times outside
 with its largest difference. The Shadow's version growth rate (updates per minute) is shown
 and is judged only when a tolerance is given for ``version_rate``.
 
+Which Shadows: runs of the weather station (and older results files, which recorded only its
+Shadow) compare the station's fields above from each sample. Runs that recorded the Shadows
+they touched (``RunResult.shadows``) compare, besides, every Shadow both runs recorded (the
+same thing and name) and every field of it both have: a numeric field with the tolerance
+given for its name (``--tolerance humidity=2``), :data:`GENERIC_TOLERANCE` otherwise; a
+true/false field as any disagreement. ``only_thing`` narrows the comparison to one thing's
+Shadows.
+
 ::
 
     comparison = compare_runs(load_run("reports/a"), load_run("reports/b"))
@@ -32,6 +40,7 @@ from harness.report.results import RunResult
 
 __all__ = [
     "DEFAULT_TOLERANCES",
+    "GENERIC_TOLERANCE",
     "QUANTITIES",
     "VERSION_RATE",
     "Comparison",
@@ -41,9 +50,11 @@ __all__ = [
     "RateComparison",
     "Stretch",
     "compare_runs",
+    "compared_things",
     "load_run",
     "parse_tolerances",
     "plot_comparison",
+    "unknown_tolerances",
     "write_comparison",
 ]
 
@@ -55,12 +66,19 @@ _SLACK = 1e-9
 
 @dataclass(frozen=True)
 class Quantity:
-    """A field of the Shadow's reported state that is compared."""
+    """A field of a Shadow's reported state that is compared.
+
+    The station's quantities (``shadow`` None) are read from each sample's ``reported``;
+    another Shadow's field from the run's :class:`~harness.report.results.ShadowTrack`
+    with that ``shadow`` key (``thing`` or ``thing/name``), at ``field`` (its dotted path),
+    and is named ``<shadow key>: <field>``."""
 
     name: str
     unit: str
     #: ``linear``: interpolated between samples; ``nearest``: the nearest sample's value
     alignment: str = "linear"
+    shadow: str | None = None
+    field: str = ""
 
 
 QUANTITIES: tuple[Quantity, ...] = (
@@ -70,6 +88,10 @@ QUANTITIES: tuple[Quantity, ...] = (
     Quantity("rain_probability", ""),
     Quantity("rain_prediction", "0/1", alignment="nearest"),
 )
+
+#: The largest |B-A| of a numeric field of another Shadow that no ``--tolerance FIELD=V``
+#: names: none (equal up to float noise); true/false fields are any disagreement.
+GENERIC_TOLERANCE = 0.0
 
 #: The Shadow version's growth, updates per minute: only judged with a tolerance.
 VERSION_RATE = "version_rate"
@@ -110,11 +132,13 @@ def load_run(path: str | Path) -> RunResult:
                             "missing)") from None
 
 
-def parse_tolerances(text: str, base: Mapping[str, float] | None = None) -> dict[str, float]:
+def parse_tolerances(text: str, base: Mapping[str, float] | None = None, *,
+                     any_name: bool = False) -> dict[str, float]:
     """``temperature=0.5,pressure=1`` over ``base`` (the defaults when not given).
 
-    Keys are the :data:`QUANTITIES` names and :data:`VERSION_RATE`; values are non-negative
-    numbers. Raises ``ValueError`` naming the bad part."""
+    Keys are the :data:`QUANTITIES` names and :data:`VERSION_RATE` (or, with ``any_name``,
+    any field's name: check them with :func:`unknown_tolerances` once the runs are read);
+    values are non-negative numbers. Raises ``ValueError`` naming the bad part."""
     tolerances = dict(DEFAULT_TOLERANCES if base is None else base)
     known = [q.name for q in QUANTITIES] + [VERSION_RATE]
     for part in (p.strip() for p in text.split(",")):
@@ -123,7 +147,7 @@ def parse_tolerances(text: str, base: Mapping[str, float] | None = None) -> dict
         name, sep, value = (s.strip() for s in part.partition("="))
         if not sep or not name or not value:
             raise ValueError(f"{part!r}: use NAME=VALUE, for example temperature=0.5")
-        if name not in known:
+        if name not in known and not any_name:
             raise ValueError(f"{name!r} is not a compared quantity: one of {', '.join(known)}")
         try:
             number = float(value)
@@ -133,6 +157,76 @@ def parse_tolerances(text: str, base: Mapping[str, float] | None = None) -> dict
             raise ValueError(f"{part!r}: a tolerance is a number >= 0")
         tolerances[name] = number
     return tolerances
+
+
+def unknown_tolerances(tolerances: Mapping[str, float], a: RunResult, b: RunResult,
+                       only_thing: str | None = None) -> str | None:
+    """A message for a tolerance naming no compared field of runs ``a`` and ``b`` (with
+    the closest name), or None when each names one."""
+    from harness.yaml_files import did_you_mean
+
+    known = [VERSION_RATE, *(q.name for q in QUANTITIES)]
+    for quantity in _quantities(a, b, only_thing):
+        known += [quantity.field, quantity.name]
+    for name in tolerances:
+        if name not in known:
+            fields = sorted({k for k in known if ": " not in k})
+            return (f"--tolerance: {name!r} is not a compared quantity{did_you_mean(name, known)}"
+                    f" (compared: {', '.join(fields)})")
+    return None
+
+
+def compared_things(a: RunResult, b: RunResult) -> list[str]:
+    """The things whose Shadows a comparison of ``a`` and ``b`` reads."""
+    things = dict.fromkeys([a.thing, b.thing])
+    for run in (a, b):
+        things.update(dict.fromkeys(track.thing for track in run.shadows))
+    return list(things)
+
+
+def _legacy(a: RunResult, b: RunResult) -> bool:
+    """Whether the station's quantities are compared from the samples: for the station's
+    runs, and for runs that recorded no Shadows of their own (older results files)."""
+    from harness.scenarios.schema import DEFAULT_THING
+
+    return not (a.shadows and b.shadows) or (a.thing == DEFAULT_THING == b.thing)
+
+
+def _quantities(a: RunResult, b: RunResult, only_thing: str | None) -> list[Quantity]:
+    """What is compared, in order: the station's quantities (see :func:`_legacy`), then
+    each field of each Shadow both runs recorded."""
+    from harness.scenarios.schema import DEFAULT_THING
+
+    legacy = _legacy(a, b)
+    found = list(QUANTITIES) if legacy and only_thing in (None, a.thing) else []
+    b_tracks = {(t.thing, t.name): t for t in b.shadows}
+    for track in a.shadows if a.shadows and b.shadows else ():
+        other = b_tracks.get((track.thing, track.name))
+        if other is None or (only_thing is not None and track.thing != only_thing):
+            continue
+        if legacy and (track.thing, track.name) == (DEFAULT_THING, None):
+            continue  # compared from the samples already
+        theirs = set(other.fields)
+        for name in track.fields:
+            if name not in theirs:
+                continue
+            boolean = _is_boolean(track, name) and _is_boolean(other, name)
+            found.append(Quantity(f"{track.key}: {name}", "true/false" if boolean else "",
+                                  "nearest" if boolean else "linear", track.key, name))
+    return found
+
+
+def _is_boolean(track: Any, name: str) -> bool:
+    values = [s.reported[name] for s in track.samples if name in s.reported]
+    return bool(values) and all(isinstance(v, bool) for v in values)
+
+
+def _tolerance(quantity: Quantity, limits: Mapping[str, float]) -> float:
+    if quantity.shadow is None:
+        return limits[quantity.name]
+    if quantity.unit == "true/false":
+        return limits.get(quantity.name, 0.0)
+    return limits.get(quantity.name, limits.get(quantity.field, GENERIC_TOLERANCE))
 
 
 # ------------------------------------------------------------------ the comparison
@@ -310,13 +404,16 @@ class Comparison:
 
 
 def compare_runs(a: RunResult, b: RunResult, tolerances: Mapping[str, float] | None = None,
-                 *, force: bool = False, a_name: str = "A", b_name: str = "B") -> Comparison:
+                 *, force: bool = False, a_name: str = "A", b_name: str = "B",
+                 only_thing: str | None = None) -> Comparison:
     """Compare run ``b`` with run ``a`` (see the module's description).
 
     ``tolerances`` maps quantity names (and :data:`VERSION_RATE`) to the largest ``|B - A|``
-    that is no difference; missing names take :data:`DEFAULT_TOLERANCES`. Raises
-    :class:`NotComparable` for runs of different scenarios (unless ``force``) and for runs
-    with no time in common."""
+    that is no difference; missing names take :data:`DEFAULT_TOLERANCES` (another Shadow's
+    field: its name's tolerance, else :data:`GENERIC_TOLERANCE`). ``only_thing``: compare
+    that thing's Shadows only. Raises :class:`NotComparable` for runs of different
+    scenarios (unless ``force``), for runs with no time in common and when ``only_thing``
+    names no Shadow both runs recorded."""
     limits = {**DEFAULT_TOLERANCES, **(tolerances or {})}
     notes = []
     if a.scenario != b.scenario:
@@ -338,10 +435,19 @@ def compare_runs(a: RunResult, b: RunResult, tolerances: Mapping[str, float] | N
         raise NotComparable(f"the runs have no time in common: A covers {_num(a_times[0])}-"
                             f"{_num(a_times[-1])} s, B {_num(b_times[0])}-{_num(b_times[-1])} s")
     times = _common_times(a_times, b_times, start, end)
+    compared = _quantities(a, b, only_thing)
+    if only_thing is not None and not compared:
+        from harness.yaml_files import did_you_mean
+
+        both = [t for t in compared_things(a, b)
+                if any(s.thing == t for s in a.shadows) and any(s.thing == t for s in b.shadows)]
+        raise NotComparable(f"--thing {only_thing!r}: no Shadow of it was recorded by both "
+                            f"runs{did_you_mean(only_thing, both)} (both recorded: "
+                            f"{', '.join(both) or 'none'})")
     quantities = tuple(
-        _compare_quantity(quantity, limits[quantity.name], times, _series(a, quantity.name),
-                          _series(b, quantity.name))
-        for quantity in QUANTITIES)
+        _compare_quantity(quantity, _tolerance(quantity, limits), times,
+                          _series_of(a, quantity), _series_of(b, quantity))
+        for quantity in compared)
     rate = RateComparison(_version_rate(a, start, end), _version_rate(b, start, end),
                           limits.get(VERSION_RATE))
     return Comparison(a, b, a_name, b_name, start, end, tuple(times), quantities, rate,
@@ -384,9 +490,27 @@ def _series(run: RunResult, name: str) -> Series:
     return [t for t, _ in pairs], [v for _, v in pairs]
 
 
+def _series_of(run: RunResult, quantity: Quantity) -> Series:
+    """The run's samples of ``quantity``: from the samples' ``reported`` for the station's
+    quantities, from the run's track of its Shadow otherwise (true/false as 1/0)."""
+    if quantity.shadow is None:
+        return _series(run, quantity.name)
+    track = next((t for t in run.shadows if t.key == quantity.shadow), None)
+    if track is None:
+        return [], []
+    pairs = []
+    for sample in track.samples:
+        raw = sample.reported.get(quantity.field)
+        pairs.append((float(sample.t), float(raw) if isinstance(raw, bool) else _value(raw)))
+    pairs.sort(key=lambda pair: pair[0])
+    return [t for t, _ in pairs], [v for _, v in pairs]
+
+
 def _at(series: Series, t: float, alignment: str) -> float | None:
     """The series' value at ``t`` (see the module's description)."""
     times, values = series
+    if not times:
+        return None
     right = bisect.bisect_left(times, t - _SAME_TIME)
     if right < len(times) and abs(times[right] - t) <= _SAME_TIME:
         # the last sample at that time (a run may stop twice at one time)
@@ -484,7 +608,7 @@ def plot_comparison(comparison: Comparison, path: str | Path) -> Path:
         for run, label, style in ((comparison.a, "A", {"color": "tab:blue"}),
                                   (comparison.b, "B", {"color": "tab:orange",
                                                        "linestyle": "--"})):
-            times, values = _series(run, q.name)
+            times, values = _series_of(run, q.quantity)
             ax.plot(times, [math.nan if v is None else v for v in values], label=label,
                     drawstyle="steps-post" if step else "default", linewidth=1.2, **style)
         for stretch in q.stretches:

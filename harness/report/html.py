@@ -86,6 +86,10 @@ details.log pre {{ margin: 0; padding: 8px 10px; max-height: 28em; overflow: aut
 details.log pre .error {{ color: {FAILED_COLOR}; }}
 details.log pre .warn {{ color: #9a6700; }}
 details.log p.cut {{ margin: 0; padding: 6px 10px 0; color: #59636e; font-size: 0.85em; }}
+table.lambda-failures td.kind {{ color: {FAILED_COLOR}; font-weight: 600; white-space: nowrap; }}
+table.lambda-failures pre {{ margin: 0; max-height: 16em; overflow: auto; white-space: pre-wrap;
+                            word-break: break-all;
+                            font: 0.8em/1.4 ui-monospace, "DejaVu Sans Mono", monospace; }}
 footer {{ color: #59636e; font-size: 0.85em; border-top: 1px solid #d0d7de;
          max-width: 1040px; margin: 24px auto 0; padding: 8px 16px 24px; }}
 """
@@ -128,6 +132,7 @@ def render_html(result: RunResult, plots: Mapping[str, PlotInfo | Path]) -> str:
         f'<h1 id="scenario">Scenario: {_e(result.scenario)}</h1>',
         f'<p id="verdict" class="verdict {verdict.lower()}">{verdict}</p>',
         _summary(result, met),
+        *_function_failures(result),
         '<h2 id="expectations">Expectations</h2>',
         f"<p>{met} of {len(result.outcomes)} met.</p>",
         _expectations(result.outcomes),
@@ -148,6 +153,30 @@ def render_html(result: RunResult, plots: Mapping[str, PlotInfo | Path]) -> str:
 
 
 # -- sections ----------------------------------------------------------------------------
+
+def _function_failures(result: RunResult) -> list[str]:
+    """The "Lambda failures" section: one row per failure with the function's last log
+    lines; nothing when no function failed."""
+    failures = result.function_failures
+    if not failures:
+        return []
+    rows = []
+    for failure in failures:
+        tail = "\n".join(failure.log_tail) if failure.log_tail else "(the function logged nothing)"
+        rows.append(f"<tr><td>{_e(failure.function)}</td>"
+                    f'<td class="kind">{_e(failure.kind)}</td>'
+                    f'<td class="time">{_e(f"{failure.time:g} s")}</td>'
+                    f'<td class="label">{_e(failure.message)}</td>'
+                    f"<td><pre>{_e(tail)}</pre></td></tr>")
+    count = len(failures)
+    return ['<h2 id="lambda-failures">Lambda failures</h2>',
+            f"<p>{count} failure{'s' if count != 1 else ''} of the group's functions "
+            "during the run.</p>",
+            '<table class="lambda-failures">',
+            "<tr><th>Function</th><th>Kind</th><th>Time</th><th>Message</th>"
+            "<th>Last log lines</th></tr>",
+            *rows, "</table>"]
+
 
 def _summary(result: RunResult, met: int) -> str:
     failed_reads = sum(1 for r in result.readings if r.message == "Fail")

@@ -48,6 +48,7 @@ tr.failed {{ background: #fff5f5; }}
 a {{ color: #0969da; text-decoration: none; font-weight: 600; }}
 a:hover {{ text-decoration: underline; }}
 .first-failure {{ color: #59636e; font-size: 0.9em; }}
+.lambda-failures {{ color: {FAILED_COLOR}; font-size: 0.9em; font-weight: 600; }}
 footer {{ color: #59636e; font-size: 0.85em; margin-top: 20px; }}
 """
 
@@ -132,8 +133,14 @@ def _row(result: RunResult, folder: str) -> str:
         more = len(result.failures) - 1
         first = (f'<div class="first-failure">First failed: {_e(text)}{_e(at)}'
                  + (f" and {more} more" if more else "") + "</div>")
+    lambdas = ""
+    if result.function_failures:
+        count = len(result.function_failures)
+        lambdas = (f'<div class="lambda-failures">{count} Lambda failure'
+                   f"{'s' if count != 1 else ''}</div>")
     return (f'<tr class="{verdict}" id="run-{_e(folder)}">'
-            f'<td><a href="{_e(folder)}/report.html">{_e(result.scenario)}</a>{first}</td>'
+            f'<td><a href="{_e(folder)}/report.html">{_e(result.scenario)}</a>{first}'
+            f"{lambdas}</td>"
             f"<td>{_e(result.rig)}</td>"
             f'<td><span class="verdict {verdict}">{verdict.upper()}</span></td>'
             f'<td class="number">{met}/{len(result.outcomes)}</td>'
