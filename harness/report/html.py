@@ -113,20 +113,29 @@ def write_html(result: RunResult, folder: str | Path,
     return path
 
 
-def render_html(result: RunResult, plots: Mapping[str, PlotInfo | Path]) -> str:
-    """The report page of ``result`` as a string (see :func:`write_html`)."""
-    verdict = "PASSED" if result.passed else "FAILED"
-    met = sum(1 for outcome in result.outcomes if outcome.met)
-    parts = [
+def page_head(title: str, style: str) -> list[str]:
+    """The lines of a self-contained page up to ``</head>``: the doctype, the Content
+    Security Policy that allows nothing but inline images and styles, ``title`` (escaped)
+    and ``style``."""
+    return [
         "<!DOCTYPE html>",
         '<html lang="en">',
         "<head>",
         '<meta charset="utf-8">',
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_e(verdict)}: {_e(result.scenario)} (scenario report)</title>",
-        f"<style>{STYLE}</style>",
+        f"<title>{_e(title)}</title>",
+        f"<style>{style}</style>",
         "</head>",
+    ]
+
+
+def render_html(result: RunResult, plots: Mapping[str, PlotInfo | Path]) -> str:
+    """The report page of ``result`` as a string (see :func:`write_html`)."""
+    verdict = "PASSED" if result.passed else "FAILED"
+    met = sum(1 for outcome in result.outcomes if outcome.met)
+    parts = [
+        *page_head(f"{verdict}: {result.scenario} (scenario report)", STYLE),
         "<body>",
         "<main>",
         f'<h1 id="scenario">Scenario: {_e(result.scenario)}</h1>',

@@ -16,7 +16,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from harness.report.html import CSP, FAILED_COLOR, PASSED_COLOR
+from harness.report.html import FAILED_COLOR, PASSED_COLOR, page_head
 from harness.report.results import RunResult
 from harness.report.sentences import sentence as sentence_of
 
@@ -98,15 +98,7 @@ def render_index(results: Sequence[RunResult], folders: Sequence[str]) -> str:
             '<th class="number">Wall time</th></tr>')
     body = "\n".join(rows) if rows else '<tr><td colspan="6">No runs.</td></tr>'
     return "\n".join([
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>Scenario runs: {passed} of {len(results)} passed</title>",
-        f"<style>{STYLE}</style>",
-        "</head>",
+        *page_head(f"Scenario runs: {passed} of {len(results)} passed", STYLE),
         "<body>",
         "<main>",
         f'<h1 id="title">Scenario runs: {passed} of {len(results)} passed</h1>',
